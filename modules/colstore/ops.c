@@ -1,0 +1,941 @@
+/*
+** ops.c: grouping, sorting, taking, filtering, joining, date parts and list operations (see ops.h).
+** Keys are turned into dense codes: small integer ranges (dates, stores, products, customer ids) index arrays
+** directly; wide ranges and floats are ranked by sorting their distinct values. Nothing here allocates memory
+** that outlives a call except the returned columns.
+*/
+#include "ops.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Largest direct array (entries) a key range may use before codes fall back to ranking. */
+#define DENSE_LIMIT (1 << 24)
+
+/* ---- dense codes for one key ---- */
+
+typedef struct keycodes {
+  const cs_column *col;
+  int is_list;     /* codes come from list items */
+  int mode;        /* 0: value - min; 1: rank via sorted distinct values; 2: string rank table */
+  int64_t min;
+  int64_t ncodes;
+  double *uniq;    /* mode 1: sorted distinct values */
+  int32_t *rank;   /* mode 2: dictionary code -> rank in byte order */
+} keycodes;
+
+static double elem_value(const cs_column *c, int is_list, int64_t r, int64_t e) {
+  if (is_list) return (double)c->items[e];
+  return cs_column_get_f64(c, r);
+}
+
+static int cmp_i32(const void *a, const void *b) {
+  int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+  return (x > y) - (x < y);
+}
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+static int cmp_codes_by_string(const void *a, const void *b, void *col) {
+  return strcmp(cs_column_str(col, *(const int32_t *)a), cs_column_str(col, *(const int32_t *)b));
+}
+
+/* Prepares codes for column c (is_list: its items). Returns 0, or -1 when out of memory. */
+static int keycodes_init(keycodes *k, const cs_column *c, int is_list) {
+  memset(k, 0, sizeof *k);
+  k->col = c;
+  k->is_list = is_list;
+  if (c->type == CS_STRING && !is_list) {
+    k->mode = 2;
+    k->ncodes = c->ndict;
+    int32_t *order = malloc(sizeof(int32_t) * (size_t)(c->ndict + 1));
+    k->rank = malloc(sizeof(int32_t) * (size_t)(c->ndict + 1));
+    if (!order || !k->rank) {
+      free(order);
+      return -1;
+    }
+    for (int32_t i = 0; i < c->ndict; i++) order[i] = i;
+    qsort_r(order, (size_t)c->ndict, sizeof(int32_t), cmp_codes_by_string, (void *)c);
+    for (int32_t i = 0; i < c->ndict; i++) k->rank[order[i]] = i;
+    free(order);
+    return 0;
+  }
+  int64_t m = is_list ? cs_column_nitems(c) : c->n;
+  if (m == 0) {
+    k->ncodes = 1;
+    return 0;
+  }
+  if (c->type != CS_FLOAT64) {
+    int64_t lo = INT64_MAX, hi = INT64_MIN;
+    for (int64_t i = 0; i < m; i++) {
+      int64_t v = is_list ? c->items[i] : c->type == CS_INT64 ? c->v.i64[i] : c->v.i32[i];
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+    if ((uint64_t)hi - (uint64_t)lo < (uint64_t)DENSE_LIMIT) {
+      k->min = lo;
+      k->ncodes = hi - lo + 1;
+      return 0;
+    }
+  }
+  k->mode = 1;
+  k->uniq = malloc(sizeof(double) * (size_t)m);
+  if (!k->uniq) return -1;
+  for (int64_t i = 0; i < m; i++)
+    k->uniq[i] = is_list ? (double)c->items[i] : cs_column_get_f64(c, i);
+  qsort(k->uniq, (size_t)m, sizeof(double), cmp_double);
+  int64_t u = 0;
+  for (int64_t i = 0; i < m; i++)
+    if (i == 0 || k->uniq[i] != k->uniq[u - 1]) k->uniq[u++] = k->uniq[i];
+  k->ncodes = u;
+  return 0;
+}
+
+static void keycodes_free(keycodes *k) {
+  free(k->uniq);
+  free(k->rank);
+}
+
+static inline int64_t key_code(const keycodes *k, int64_t r, int64_t e) {
+  const cs_column *c = k->col;
+  if (k->mode == 0) {
+    if (k->is_list) return (int64_t)c->items[e] - k->min;
+    return (c->type == CS_INT64 ? c->v.i64[r] : c->v.i32[r]) - k->min;
+  }
+  if (k->mode == 2) return k->rank[c->v.i32[r]];
+  double v = elem_value(c, k->is_list, r, e);
+  int64_t lo = 0, hi = k->ncodes - 1;
+  while (lo < hi) {
+    int64_t mid = (lo + hi) / 2;
+    if (k->uniq[mid] < v) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/* ---- grouping ---- */
+
+typedef struct grouping {
+  const cs_column *list; /* the exploded list column, or NULL */
+  int64_t n;             /* rows */
+  int64_t m;             /* elements */
+  int32_t *gid;          /* group of each element */
+  int64_t ngroups;
+  int64_t *rep_row, *rep_elem; /* first element of each group */
+  int64_t *count;              /* elements per group */
+} grouping;
+
+#define FOR_ELEMENTS(g, r, e, ...)                                               \
+  for (int64_t r = 0; r < (g)->n; r++) {                                         \
+    int64_t e##_lo = (g)->list ? (g)->list->offsets[r] : r;                      \
+    int64_t e##_hi = (g)->list ? (g)->list->offsets[r + 1] : r + 1;              \
+    for (int64_t e = e##_lo; e < e##_hi; e++) { __VA_ARGS__ }                         \
+  }
+
+/* Open-addressing map from 64-bit composite keys to provisional group ids (wide composite keys only). */
+typedef struct u64map {
+  uint64_t *keys;
+  int32_t *ids; /* id + 1; 0 = empty */
+  size_t cap;
+  int64_t n;
+} u64map;
+
+static int u64map_put(u64map *h, uint64_t key, int32_t *id) {
+  if ((size_t)(h->n + 1) * 2 > h->cap) {
+    size_t cap = h->cap ? h->cap * 2 : 1024;
+    uint64_t *keys = malloc(sizeof(uint64_t) * cap);
+    int32_t *ids = calloc(cap, sizeof(int32_t));
+    if (!keys || !ids) {
+      free(keys);
+      free(ids);
+      return -1;
+    }
+    for (size_t i = 0; i < h->cap; i++) {
+      if (!h->ids[i]) continue;
+      size_t j = (size_t)(h->keys[i] * 0x9E3779B97F4A7C15ull >> 20) & (cap - 1);
+      while (ids[j]) j = (j + 1) & (cap - 1);
+      keys[j] = h->keys[i];
+      ids[j] = h->ids[i];
+    }
+    free(h->keys);
+    free(h->ids);
+    h->keys = keys;
+    h->ids = ids;
+    h->cap = cap;
+  }
+  size_t j = (size_t)(key * 0x9E3779B97F4A7C15ull >> 20) & (h->cap - 1);
+  while (h->ids[j]) {
+    if (h->keys[j] == key) {
+      *id = h->ids[j] - 1;
+      return 0;
+    }
+    j = (j + 1) & (h->cap - 1);
+  }
+  h->keys[j] = key;
+  h->ids[j] = (int32_t)++h->n;
+  *id = (int32_t)(h->n - 1);
+  return 0;
+}
+
+static int cmp_by_key(const void *a, const void *b, void *keys) {
+  uint64_t x = ((uint64_t *)keys)[*(const int32_t *)a], y = ((uint64_t *)keys)[*(const int32_t *)b];
+  return (x > y) - (x < y);
+}
+
+/* Assigns group ids in ascending composite-key order. */
+static int grouping_build(grouping *g, keycodes *kc, int nkeys, char *err, size_t errlen) {
+  uint64_t span = 1;
+  int wide = 0;
+  for (int i = 0; i < nkeys; i++) {
+    if (kc[i].ncodes > 0 && span > UINT64_MAX / 4 / (uint64_t)kc[i].ncodes) {
+      snprintf(err, errlen, "group_by: too many key combinations");
+      return -1;
+    }
+    span *= (uint64_t)(kc[i].ncodes > 0 ? kc[i].ncodes : 1);
+  }
+  if (span > (uint64_t)DENSE_LIMIT && span > (uint64_t)g->m) wide = 1;
+  g->gid = malloc(sizeof(int32_t) * (size_t)(g->m > 0 ? g->m : 1));
+  if (!g->gid) goto oom;
+  cs_hint_huge(g->gid, sizeof(int32_t) * (size_t)g->m);
+#define COMPOSITE(r, e)                                                   \
+  ({                                                                      \
+    uint64_t c_ = 0;                                                      \
+    for (int i_ = 0; i_ < nkeys; i_++)                                    \
+      c_ = c_ * (uint64_t)kc[i_].ncodes + (uint64_t)key_code(&kc[i_], r, e); \
+    c_;                                                                   \
+  })
+  if (!wide) {
+    /* pass 1: each element's composite code (it fits int32 here) and which codes occur; pass 2: renumber */
+    int32_t *slot = calloc((size_t)span, sizeof(int32_t));
+    if (!slot) goto oom;
+    if (nkeys == 1 && kc[0].mode == 0) { /* the common case: one integer key over a small range */
+      const cs_column *c = kc[0].col;
+      int64_t lo = kc[0].min;
+      if (kc[0].is_list) {
+        for (int64_t e = 0; e < g->m; e++) slot[g->gid[e] = (int32_t)(c->items[e] - lo)] = 1;
+      } else if (c->type == CS_INT64) {
+        for (int64_t e = 0; e < g->m; e++) slot[g->gid[e] = (int32_t)(c->v.i64[e] - lo)] = 1;
+      } else {
+        for (int64_t e = 0; e < g->m; e++) slot[g->gid[e] = (int32_t)(c->v.i32[e] - lo)] = 1;
+      }
+    } else {
+      FOR_ELEMENTS(g, r, e, {
+        int32_t code = (int32_t)COMPOSITE(r, e);
+        g->gid[e] = code;
+        slot[code] = 1;
+      })
+    }
+    int64_t ng = 0;
+    for (uint64_t s = 0; s < span; s++)
+      if (slot[s]) slot[s] = (int32_t)ng++;
+    g->ngroups = ng;
+    for (int64_t e = 0; e < g->m; e++) g->gid[e] = slot[g->gid[e]];
+    free(slot);
+  } else {
+    u64map h = {0};
+    FOR_ELEMENTS(g, r, e, {
+      int32_t id;
+      if (u64map_put(&h, COMPOSITE(r, e), &id) != 0) {
+        free(h.keys), free(h.ids);
+        goto oom;
+      }
+      g->gid[e] = id;
+    })
+    /* provisional ids are in first-seen order: renumber by key */
+    int64_t ng = h.n;
+    uint64_t *keyof = malloc(sizeof(uint64_t) * (size_t)(ng + 1));
+    int32_t *order = malloc(sizeof(int32_t) * (size_t)(ng + 1)), *newid = malloc(sizeof(int32_t) * (size_t)(ng + 1));
+    if (!keyof || !order || !newid) {
+      free(keyof), free(order), free(newid), free(h.keys), free(h.ids);
+      goto oom;
+    }
+    for (size_t i = 0; i < h.cap; i++)
+      if (h.ids[i]) keyof[h.ids[i] - 1] = h.keys[i];
+    for (int64_t i = 0; i < ng; i++) order[i] = (int32_t)i;
+    qsort_r(order, (size_t)ng, sizeof(int32_t), cmp_by_key, keyof);
+    for (int64_t i = 0; i < ng; i++) newid[order[i]] = (int32_t)i;
+    for (int64_t e = 0; e < g->m; e++) g->gid[e] = newid[g->gid[e]];
+    g->ngroups = ng;
+    free(keyof), free(order), free(newid), free(h.keys), free(h.ids);
+  }
+#undef COMPOSITE
+  g->rep_row = malloc(sizeof(int64_t) * (size_t)(g->ngroups + 1));
+  g->rep_elem = malloc(sizeof(int64_t) * (size_t)(g->ngroups + 1));
+  g->count = calloc((size_t)(g->ngroups + 1), sizeof(int64_t));
+  if (!g->rep_row || !g->rep_elem || !g->count) goto oom;
+  FOR_ELEMENTS(g, r, e, {
+    int32_t id = g->gid[e];
+    if (g->count[id]++ == 0) {
+      g->rep_row[id] = r;
+      g->rep_elem[id] = e;
+    }
+  })
+  return 0;
+oom:
+  snprintf(err, errlen, "group_by: out of memory");
+  return -1;
+}
+
+static void grouping_free(grouping *g) {
+  free(g->gid);
+  free(g->rep_row);
+  free(g->rep_elem);
+  free(g->count);
+}
+
+/* The key column of the result: each group's key value, in the key's type. */
+static cs_column *key_output(const grouping *g, const cs_column *key) {
+  int is_list = key == g->list;
+  cs_type t = is_list ? CS_INT32 : key->type;
+  cs_column *out = cs_column_new(t, g->ngroups);
+  if (!out) return NULL;
+  for (int64_t i = 0; i < g->ngroups; i++) {
+    int64_t r = g->rep_row[i], e = g->rep_elem[i];
+    if (is_list) out->v.i32[i] = key->items[e];
+    else if (t == CS_INT64) out->v.i64[i] = key->v.i64[r];
+    else if (t == CS_FLOAT64) out->v.f64[i] = key->v.f64[r];
+    else out->v.i32[i] = key->v.i32[r];
+  }
+  if (t == CS_STRING) { /* share the dictionary by copying it */
+    size_t chars = (size_t)key->dict_off[key->ndict];
+    int64_t *off = malloc(sizeof(int64_t) * (size_t)(key->ndict + 1));
+    char *pool = malloc(chars + 1);
+    if (!off || !pool) {
+      free(off), free(pool);
+      cs_column_release(out);
+      return NULL;
+    }
+    memcpy(off, key->dict_off, sizeof(int64_t) * (size_t)(key->ndict + 1));
+    memcpy(pool, key->dict_chars, chars);
+    cs_column_set_dict(out, key->ndict, off, pool);
+  }
+  return out;
+}
+
+/* Iterates the elements an aggregate over column c sees, binding k (its group), r (its row) and e (its element):
+   the grouping's elements (rows, or the items of a list key), or, for a list column aggregated under scalar keys,
+   that list's items, each in its row's group. */
+#define FOR_AGG(g, c, k, r, e, ...)                                              \
+  if ((c) && (c)->type == CS_LIST && (c) != (g)->list) {                         \
+    for (int64_t r = 0; r < (g)->n; r++) {                                       \
+      int32_t k = (g)->gid[r];                                                   \
+      for (int64_t e = (c)->offsets[r]; e < (c)->offsets[r + 1]; e++) { __VA_ARGS__ } \
+    }                                                                            \
+  } else {                                                                       \
+    FOR_ELEMENTS(g, r, e, { int32_t k = (g)->gid[e]; __VA_ARGS__ })              \
+  }
+
+/* The value of element (r, e) of column c: a list's item, or the row's value. */
+#define AGG_VALUE_I64(c, r, e) \
+  ((c)->type == CS_LIST ? (int64_t)(c)->items[e] : (c)->type == CS_INT64 ? (c)->v.i64[r] : (int64_t)(c)->v.i32[r])
+
+static int64_t agg_elements(const grouping *g, const cs_column *c) {
+  return c && c->type == CS_LIST && c != g->list ? cs_column_nitems(c) : g->m;
+}
+
+/* sum/min/max/mean of column c per group. */
+static cs_column *agg_numeric(const grouping *g, cs_agg_kind kind, const cs_column *c) {
+  cs_type in = c->type == CS_LIST ? CS_INT32 : c->type;
+  int is_float = in == CS_FLOAT64;
+  cs_type out_type = kind == CS_AGG_MEAN ? CS_FLOAT64
+                   : kind == CS_AGG_SUM ? (is_float ? CS_FLOAT64 : CS_INT64)
+                   : in;
+  cs_column *out = cs_column_new(out_type, g->ngroups);
+  int64_t *isum = calloc((size_t)(g->ngroups + 1), sizeof(int64_t)), *cnt = calloc((size_t)(g->ngroups + 1), sizeof(int64_t));
+  double *fsum = calloc((size_t)(g->ngroups + 1), sizeof(double));
+  if (!out || !isum || !fsum || !cnt) {
+    free(isum), free(fsum), free(cnt);
+    cs_column_release(out);
+    return NULL;
+  }
+  int want_max = kind == CS_AGG_MAX;
+  if (is_float) {
+    FOR_AGG(g, c, k, r, e, {
+      double v = c->v.f64[r];
+      if (cnt[k]++ == 0) out->v.f64[k] = v;
+      fsum[k] += v;
+      if (want_max ? v > out->v.f64[k] : v < out->v.f64[k]) out->v.f64[k] = v;
+    })
+  } else {
+    FOR_AGG(g, c, k, r, e, {
+      int64_t v = AGG_VALUE_I64(c, r, e);
+      if (cnt[k]++ == 0) fsum[k] = (double)v; /* first value seeds min/max below */
+      isum[k] += v;
+      if (kind == CS_AGG_MIN || kind == CS_AGG_MAX) {
+        if (in == CS_INT64) {
+          if (cnt[k] == 1 || (want_max ? v > out->v.i64[k] : v < out->v.i64[k])) out->v.i64[k] = v;
+        } else if (cnt[k] == 1 || (want_max ? v > out->v.i32[k] : v < out->v.i32[k])) {
+          out->v.i32[k] = (int32_t)v;
+        }
+      }
+    })
+  }
+  for (int64_t k = 0; k < g->ngroups; k++) {
+    if (kind == CS_AGG_MEAN) out->v.f64[k] = cnt[k] ? (is_float ? fsum[k] : (double)isum[k]) / (double)cnt[k] : 0.0;
+    else if (kind == CS_AGG_SUM) {
+      if (is_float) out->v.f64[k] = fsum[k];
+      else out->v.i64[k] = isum[k];
+    } else if (cnt[k] == 0) { /* a group whose list items were all empty: no min/max, report 0 */
+      if (in == CS_INT64) out->v.i64[k] = 0;
+      else if (is_float) out->v.f64[k] = 0;
+      else out->v.i32[k] = 0;
+    }
+  }
+  free(isum), free(fsum), free(cnt);
+  return out;
+}
+
+/* count_distinct / collect_distinct of column c per group: value codes, a counting sort of the elements by group,
+   then one stamp array over the values. */
+/* Largest groups x values bitmap (bits) the distinct aggregates use instead of sorting elements by group. */
+#define DISTINCT_BITMAP_LIMIT ((int64_t)1 << 28)
+
+/* count/collect distinct with one bitmap row per group: a single pass over the elements, no per-element arrays.
+   Rows come out in value order, so collected lists need no sorting. */
+static cs_column *distinct_bitmap(const grouping *g, const cs_column *c, const keycodes *kc, int collect) {
+  int64_t nv = kc->ncodes, words = (nv + 63) / 64, total = 0;
+  uint64_t *bits = calloc((size_t)(g->ngroups * words + 1), sizeof(uint64_t));
+  cs_column *out = cs_column_new(collect ? CS_LIST : CS_INT64, g->ngroups);
+  if (!bits || !out) goto fail;
+  cs_hint_huge(bits, sizeof(uint64_t) * (size_t)(g->ngroups * words));
+  FOR_AGG(g, c, k, r, e, {
+    uint64_t v = (uint64_t)key_code(kc, r, e);
+    bits[(uint64_t)k * (uint64_t)words + (v >> 6)] |= (uint64_t)1 << (v & 63);
+  })
+  for (int64_t k = 0; k < g->ngroups; k++) {
+    int64_t d = 0;
+    for (int64_t w = 0; w < words; w++) d += __builtin_popcountll(bits[k * words + w]);
+    if (collect) out->offsets[k + 1] = (total += d);
+    else out->v.i64[k] = d;
+  }
+  if (collect) {
+    int32_t *items = malloc(sizeof(int32_t) * (size_t)(total > 0 ? total : 1));
+    if (!items) goto fail;
+    cs_column_set_items(out, items);
+    int64_t at = 0;
+    for (int64_t k = 0; k < g->ngroups; k++)
+      for (int64_t w = 0; w < words; w++)
+        for (uint64_t x = bits[k * words + w]; x; x &= x - 1) {
+          int64_t code = w * 64 + __builtin_ctzll(x);
+          items[at++] = (int32_t)(kc->mode == 1 ? (int64_t)kc->uniq[code] : kc->min + code);
+        }
+  }
+  free(bits);
+  return out;
+fail:
+  free(bits);
+  cs_column_release(out);
+  return NULL;
+}
+
+static cs_column *agg_distinct(const grouping *g, const cs_column *c, int collect) {
+  int64_t m = agg_elements(g, c), nv = 0, *values = NULL, *start = NULL, at = 0;
+  int32_t *code = NULL, *ekey = NULL, *sorted = NULL, *stamp = NULL;
+  cs_column *out = NULL;
+  keycodes kc;
+  if (keycodes_init(&kc, c, c->type == CS_LIST) != 0) return NULL;
+  if (kc.mode != 2 && g->ngroups * ((kc.ncodes + 63) / 64 * 64) <= DISTINCT_BITMAP_LIMIT) {
+    out = distinct_bitmap(g, c, &kc, collect);
+    keycodes_free(&kc);
+    return out;
+  }
+  code = malloc(sizeof(int32_t) * (size_t)(m > 0 ? m : 1));
+  ekey = malloc(sizeof(int32_t) * (size_t)(m > 0 ? m : 1));
+  start = calloc((size_t)g->ngroups + 2, sizeof(int64_t));
+  if (!code || !ekey || !start) goto done;
+  {
+    int64_t i = 0;
+    FOR_AGG(g, c, k, r, e, {
+      code[i] = (int32_t)key_code(&kc, r, e);
+      ekey[i++] = k;
+      start[k + 2]++;
+    })
+  }
+  nv = kc.ncodes;
+  if (collect) {
+    values = malloc(sizeof(int64_t) * (size_t)(nv > 0 ? nv : 1));
+    if (!values) goto done;
+    for (int64_t i = 0; i < nv; i++) values[i] = kc.mode == 1 ? (int64_t)kc.uniq[i] : kc.min + i;
+  }
+  /* counting sort of element codes by group: start[k+1] .. start[k+2] after the prefix sums */
+  for (int64_t k = 0; k < g->ngroups; k++) start[k + 2] += start[k + 1];
+  sorted = malloc(sizeof(int32_t) * (size_t)(m > 0 ? m : 1));
+  stamp = malloc(sizeof(int32_t) * (size_t)(nv > 0 ? nv : 1));
+  if (!sorted || !stamp) goto done;
+  for (int64_t i = 0; i < m; i++) sorted[start[ekey[i] + 1]++] = code[i];
+  /* now start[k] .. start[k+1] holds group k's codes */
+  for (int64_t i = 0; i < nv; i++) stamp[i] = -1;
+  out = cs_column_new(collect ? CS_LIST : CS_INT64, g->ngroups);
+  if (!out) goto done;
+  int32_t *items = NULL;
+  if (collect) {
+    int64_t total = 0;
+    for (int64_t k = 0; k < g->ngroups; k++)
+      for (int64_t i = start[k]; i < start[k + 1]; i++)
+        if (stamp[sorted[i]] != (int32_t)k) stamp[sorted[i]] = (int32_t)k, total++;
+    for (int64_t i = 0; i < nv; i++) stamp[i] = -1;
+    items = malloc(sizeof(int32_t) * (size_t)(total > 0 ? total : 1));
+    if (!items) {
+      cs_column_release(out);
+      out = NULL;
+      goto done;
+    }
+    cs_column_set_items(out, items);
+  }
+  for (int64_t k = 0; k < g->ngroups; k++) {
+    int64_t distinct = 0, first = at;
+    for (int64_t i = start[k]; i < start[k + 1]; i++) {
+      int32_t v = sorted[i];
+      if (stamp[v] == (int32_t)k) continue;
+      stamp[v] = (int32_t)k;
+      distinct++;
+      if (collect) items[at++] = (int32_t)values[v];
+    }
+    if (collect) {
+      qsort(items + first, (size_t)(at - first), sizeof(int32_t), cmp_i32);
+      out->offsets[k + 1] = at;
+    } else {
+      out->v.i64[k] = distinct;
+    }
+  }
+done:
+  keycodes_free(&kc);
+  free(code), free(ekey), free(values), free(start), free(sorted), free(stamp);
+  return out;
+}
+
+int cs_group_by(const cs_column *const *keys, int nkeys, const cs_agg *aggs, int naggs, cs_column **out,
+                char *err, size_t errlen) {
+  grouping g = {0};
+  keycodes *kc = calloc((size_t)(nkeys > 0 ? nkeys : 1), sizeof(keycodes));
+  int rc = -1, nout = 0;
+  if (!kc) {
+    snprintf(err, errlen, "group_by: out of memory");
+    return -1;
+  }
+  if (nkeys < 1) {
+    snprintf(err, errlen, "group_by: at least one key expected");
+    goto done;
+  }
+  /* a list key expands the rows into its items; at most one list may be a key */
+  for (int i = 0; i < nkeys; i++) {
+    if (keys[i]->type != CS_LIST) continue;
+    if (g.list && g.list != keys[i]) {
+      snprintf(err, errlen, "group_by: at most one list column may be a key");
+      goto done;
+    }
+    g.list = keys[i];
+  }
+  for (int a = 0; a < naggs; a++)
+    if (g.list && aggs[a].col && aggs[a].col->type == CS_LIST && aggs[a].col != g.list) {
+      snprintf(err, errlen, "group_by: cannot aggregate a second list column while grouping by a list key");
+      goto done;
+    }
+  g.n = keys[0]->n;
+  g.m = g.list ? cs_column_nitems(g.list) : g.n;
+  for (int i = 0; i < nkeys; i++)
+    if (keycodes_init(&kc[i], keys[i], keys[i] == g.list) != 0) {
+      snprintf(err, errlen, "group_by: out of memory");
+      goto done;
+    }
+  if (grouping_build(&g, kc, nkeys, err, errlen) != 0) goto done;
+  for (int i = 0; i < nkeys; i++, nout++)
+    if (!(out[i] = key_output(&g, keys[i]))) goto oom;
+  for (int a = 0; a < naggs; a++, nout++) {
+    cs_column *col = NULL;
+    switch (aggs[a].kind) {
+      case CS_AGG_COUNT:
+        if ((col = cs_column_new(CS_INT64, g.ngroups)))
+          memcpy(col->v.i64, g.count, sizeof(int64_t) * (size_t)g.ngroups);
+        break;
+      case CS_AGG_COUNT_DISTINCT: col = agg_distinct(&g, aggs[a].col, 0); break;
+      case CS_AGG_COLLECT_DISTINCT: col = agg_distinct(&g, aggs[a].col, 1); break;
+      default: col = agg_numeric(&g, aggs[a].kind, aggs[a].col);
+    }
+    if (!col) goto oom;
+    out[nkeys + a] = col;
+  }
+  rc = 0;
+  goto done;
+oom:
+  snprintf(err, errlen, "group_by: out of memory");
+  for (int i = 0; i < nout; i++) cs_column_release(out[i]);
+done:
+  for (int i = 0; i < nkeys; i++) keycodes_free(&kc[i]);
+  free(kc);
+  grouping_free(&g);
+  return rc;
+}
+
+/* ---- sorting (stable merge sort of row indices) ---- */
+
+typedef struct sortctx {
+  const cs_column *const *cols;
+  const int *desc;
+  int ncols;
+} sortctx;
+
+static int compare_rows(const sortctx *s, int64_t a, int64_t b) {
+  for (int i = 0; i < s->ncols; i++) {
+    const cs_column *c = s->cols[i];
+    int r;
+    switch (c->type) {
+      case CS_INT64: r = (c->v.i64[a] > c->v.i64[b]) - (c->v.i64[a] < c->v.i64[b]); break;
+      case CS_FLOAT64: r = (c->v.f64[a] > c->v.f64[b]) - (c->v.f64[a] < c->v.f64[b]); break;
+      case CS_STRING: r = strcmp(cs_column_str(c, c->v.i32[a]), cs_column_str(c, c->v.i32[b])); break;
+      case CS_LIST: { /* lexicographic on items */
+        int64_t i0 = c->offsets[a], i1 = c->offsets[a + 1], j0 = c->offsets[b], j1 = c->offsets[b + 1];
+        r = 0;
+        for (; i0 < i1 && j0 < j1 && !r; i0++, j0++) r = (c->items[i0] > c->items[j0]) - (c->items[i0] < c->items[j0]);
+        if (!r) r = ((i1 - i0) > (j1 - j0)) - ((i1 - i0) < (j1 - j0));
+        break;
+      }
+      default: r = (c->v.i32[a] > c->v.i32[b]) - (c->v.i32[a] < c->v.i32[b]);
+    }
+    if (r) return s->desc[i] ? -r : r;
+  }
+  return (a > b) - (a < b);
+}
+
+static void merge_sort(const sortctx *s, int64_t *a, int64_t *tmp, int64_t n) {
+  if (n < 16) { /* insertion sort for short runs */
+    for (int64_t i = 1; i < n; i++) {
+      int64_t x = a[i], j = i;
+      while (j > 0 && compare_rows(s, a[j - 1], x) > 0) a[j] = a[j - 1], j--;
+      a[j] = x;
+    }
+    return;
+  }
+  int64_t h = n / 2;
+  merge_sort(s, a, tmp, h);
+  merge_sort(s, a + h, tmp, n - h);
+  if (compare_rows(s, a[h - 1], a[h]) <= 0) return;
+  memcpy(tmp, a, sizeof(int64_t) * (size_t)h);
+  int64_t i = 0, j = h, k = 0;
+  while (i < h && j < n) a[k++] = compare_rows(s, tmp[i], a[j]) <= 0 ? tmp[i++] : a[j++];
+  while (i < h) a[k++] = tmp[i++];
+}
+
+int cs_sort_perm(const cs_column *const *cols, const int *desc, int ncols, int64_t n, int64_t *perm) {
+  sortctx s = {cols, desc, ncols};
+  int64_t *tmp = malloc(sizeof(int64_t) * (size_t)(n / 2 + 1));
+  if (!tmp) return -1;
+  for (int64_t i = 0; i < n; i++) perm[i] = i;
+  merge_sort(&s, perm, tmp, n);
+  free(tmp);
+  return 0;
+}
+
+/* ---- taking rows ---- */
+
+static int copy_dict(cs_column *dst, const cs_column *src) {
+  size_t chars = (size_t)src->dict_off[src->ndict];
+  int64_t *off = malloc(sizeof(int64_t) * (size_t)(src->ndict + 1));
+  char *pool = malloc(chars + 1);
+  if (!off || !pool) {
+    free(off), free(pool);
+    return -1;
+  }
+  memcpy(off, src->dict_off, sizeof(int64_t) * (size_t)(src->ndict + 1));
+  memcpy(pool, src->dict_chars, chars);
+  cs_column_set_dict(dst, src->ndict, off, pool);
+  return 0;
+}
+
+cs_column *cs_column_take(const cs_column *c, const int64_t *idx, int64_t k) {
+  cs_column *out = cs_column_new(c->type, k);
+  if (!out) return NULL;
+  switch (c->type) {
+    case CS_INT64: for (int64_t i = 0; i < k; i++) out->v.i64[i] = c->v.i64[idx[i]]; break;
+    case CS_FLOAT64: for (int64_t i = 0; i < k; i++) out->v.f64[i] = c->v.f64[idx[i]]; break;
+    case CS_LIST: {
+      int64_t total = 0;
+      for (int64_t i = 0; i < k; i++) total += c->offsets[idx[i] + 1] - c->offsets[idx[i]];
+      int32_t *items = malloc(sizeof(int32_t) * (size_t)(total > 0 ? total : 1));
+      if (!items) {
+        cs_column_release(out);
+        return NULL;
+      }
+      cs_column_set_items(out, items);
+      int64_t at = 0;
+      for (int64_t i = 0; i < k; i++) {
+        int64_t lo = c->offsets[idx[i]], len = c->offsets[idx[i] + 1] - lo;
+        memcpy(items + at, c->items + lo, sizeof(int32_t) * (size_t)len);
+        at += len;
+        out->offsets[i + 1] = at;
+      }
+      break;
+    }
+    default: for (int64_t i = 0; i < k; i++) out->v.i32[i] = c->v.i32[idx[i]];
+  }
+  if (c->type == CS_STRING && copy_dict(out, c) != 0) {
+    cs_column_release(out);
+    return NULL;
+  }
+  return out;
+}
+
+/* ---- filtering ---- */
+
+static int in_set(const double *set, int64_t n, double v) { /* set is sorted */
+  int64_t lo = 0, hi = n;
+  while (lo < hi) {
+    int64_t mid = (lo + hi) / 2;
+    if (set[mid] < v) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < n && set[lo] == v;
+}
+
+int64_t cs_filter_rows(const cs_cond *conds, int nconds, int64_t n, int64_t *idx) {
+  int64_t k = 0;
+  for (int64_t r = 0; r < n; r++) {
+    int ok = 1;
+    for (int i = 0; i < nconds && ok; i++) {
+      const cs_cond *c = &conds[i];
+      double v = cs_column_get_f64(c->col, r);
+      switch (c->op) {
+        case CS_EQ: ok = v == c->value; break;
+        case CS_NE: ok = v != c->value; break;
+        case CS_LT: ok = v < c->value; break;
+        case CS_LE: ok = v <= c->value; break;
+        case CS_GT: ok = v > c->value; break;
+        case CS_GE: ok = v >= c->value; break;
+        case CS_IN: ok = in_set(c->set, c->nset, v); break;
+        case CS_NOT_IN: ok = !in_set(c->set, c->nset, v); break;
+      }
+    }
+    if (ok) idx[k++] = r;
+  }
+  return k;
+}
+
+/* ---- joining ---- */
+
+static int cmp_right_rows(const void *a, const void *b, void *right) {
+  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+  double vx = cs_column_get_f64(right, x), vy = cs_column_get_f64(right, y);
+  if (vx != vy) return vx < vy ? -1 : 1;
+  return (x > y) - (x < y);
+}
+
+int64_t cs_join_pairs(const cs_column *left, const cs_column *right, int64_t **lidx, int64_t **ridx) {
+  int64_t nr = right->n, total = 0;
+  int64_t *order = malloc(sizeof(int64_t) * (size_t)(nr > 0 ? nr : 1));
+  if (!order) return -1;
+  for (int64_t i = 0; i < nr; i++) order[i] = i;
+  qsort_r(order, (size_t)nr, sizeof(int64_t), cmp_right_rows, (void *)right);
+  int64_t *first = malloc(sizeof(int64_t) * (size_t)(left->n > 0 ? left->n : 1));
+  int64_t *cnt = malloc(sizeof(int64_t) * (size_t)(left->n > 0 ? left->n : 1));
+  if (!first || !cnt) {
+    free(order), free(first), free(cnt);
+    return -1;
+  }
+  for (int64_t r = 0; r < left->n; r++) {
+    double v = cs_column_get_f64(left, r);
+    int64_t lo = 0, hi = nr;
+    while (lo < hi) {
+      int64_t mid = (lo + hi) / 2;
+      if (cs_column_get_f64(right, order[mid]) < v) lo = mid + 1;
+      else hi = mid;
+    }
+    int64_t end = lo;
+    while (end < nr && cs_column_get_f64(right, order[end]) == v) end++;
+    first[r] = lo;
+    cnt[r] = end - lo;
+    total += end - lo;
+  }
+  *lidx = malloc(sizeof(int64_t) * (size_t)(total > 0 ? total : 1));
+  *ridx = malloc(sizeof(int64_t) * (size_t)(total > 0 ? total : 1));
+  if (!*lidx || !*ridx) {
+    free(*lidx), free(*ridx), free(order), free(first), free(cnt);
+    return -1;
+  }
+  int64_t k = 0;
+  for (int64_t r = 0; r < left->n; r++)
+    for (int64_t j = 0; j < cnt[r]; j++) {
+      (*lidx)[k] = r;
+      (*ridx)[k++] = order[first[r] + j];
+    }
+  free(order), free(first), free(cnt);
+  return total;
+}
+
+/* ---- date parts ---- */
+
+cs_column *cs_date_part(const cs_column *dates, cs_datepart part) {
+  cs_column *out = cs_column_new(CS_INT32, dates->n);
+  if (!out) return NULL;
+  for (int64_t i = 0; i < dates->n; i++) {
+    int32_t d = dates->v.i32[i];
+    int y, m, dd, iy, iw;
+    switch (part) {
+      case CS_DAY_OF_WEEK: out->v.i32[i] = cs_day_of_week(d); break;
+      case CS_ISO_YEAR: cs_iso_week(d, &iy, &iw), out->v.i32[i] = iy; break;
+      case CS_ISO_WEEK: cs_iso_week(d, &iy, &iw), out->v.i32[i] = iw; break;
+      default:
+        cs_civil_from_days(d, &y, &m, &dd);
+        out->v.i32[i] = part == CS_YEAR ? y : part == CS_MONTH ? m : dd;
+    }
+  }
+  return out;
+}
+
+/* ---- lists ---- */
+
+cs_column *cs_list_lengths(const cs_column *list) {
+  cs_column *out = cs_column_new(CS_INT32, list->n);
+  if (!out) return NULL;
+  for (int64_t i = 0; i < list->n; i++) out->v.i32[i] = (int32_t)(list->offsets[i + 1] - list->offsets[i]);
+  return out;
+}
+
+cs_column *cs_list_explode(const cs_column *list) {
+  int64_t m = cs_column_nitems(list);
+  cs_column *out = cs_column_new(CS_INT32, m);
+  if (!out) return NULL;
+  if (m) memcpy(out->v.i32, list->items, sizeof(int32_t) * (size_t)m);
+  return out;
+}
+
+int64_t *cs_list_item_rows(const cs_column *list) {
+  int64_t m = cs_column_nitems(list);
+  int64_t *rows = malloc(sizeof(int64_t) * (size_t)(m > 0 ? m : 1));
+  if (!rows) return NULL;
+  for (int64_t r = 0; r < list->n; r++)
+    for (int64_t e = list->offsets[r]; e < list->offsets[r + 1]; e++) rows[e] = r;
+  return rows;
+}
+
+/* Item range of a list column (lo..hi); returns 0 if it has no items. */
+static int item_range(const cs_column *list, int32_t *lo, int32_t *hi) {
+  int64_t m = cs_column_nitems(list);
+  if (m == 0) return 0;
+  *lo = *hi = list->items[0];
+  for (int64_t e = 1; e < m; e++) {
+    if (list->items[e] < *lo) *lo = list->items[e];
+    if (list->items[e] > *hi) *hi = list->items[e];
+  }
+  return 1;
+}
+
+cs_column *cs_list_distinct_lengths(const cs_column *list) {
+  cs_column *out = cs_column_new(CS_INT32, list->n);
+  if (!out) return NULL;
+  int32_t lo = 0, hi = 0;
+  int dense = item_range(list, &lo, &hi) && (int64_t)hi - lo < DENSE_LIMIT;
+  int64_t *stamp = dense ? malloc(sizeof(int64_t) * ((size_t)((int64_t)hi - lo) + 1)) : NULL;
+  if (dense && !stamp) {
+    cs_column_release(out);
+    return NULL;
+  }
+  if (stamp)
+    for (int64_t i = 0; i <= (int64_t)hi - lo; i++) stamp[i] = -1;
+  int32_t *scratch = NULL;
+  size_t scap = 0;
+  for (int64_t r = 0; r < list->n; r++) {
+    int64_t a = list->offsets[r], b = list->offsets[r + 1], d = 0;
+    if (stamp) {
+      for (int64_t e = a; e < b; e++) {
+        int64_t v = (int64_t)list->items[e] - lo;
+        if (stamp[v] != r) stamp[v] = r, d++;
+      }
+    } else if (b > a) {
+      if ((size_t)(b - a) > scap) {
+        int32_t *s = realloc(scratch, sizeof(int32_t) * (size_t)(b - a));
+        if (!s) {
+          free(scratch), free(stamp);
+          cs_column_release(out);
+          return NULL;
+        }
+        scratch = s, scap = (size_t)(b - a);
+      }
+      memcpy(scratch, list->items + a, sizeof(int32_t) * (size_t)(b - a));
+      qsort(scratch, (size_t)(b - a), sizeof(int32_t), cmp_i32);
+      d = 1;
+      for (int64_t i = 1; i < b - a; i++) d += scratch[i] != scratch[i - 1];
+    }
+    out->v.i32[r] = (int32_t)d;
+  }
+  free(scratch), free(stamp);
+  return out;
+}
+
+cs_column *cs_list_remap(const cs_column *list, const cs_column *keys, const cs_column *values, char *err,
+                         size_t errlen) {
+  /* CSR of key -> sorted distinct values, over the key range */
+  int64_t np = keys->n;
+  cs_column *out = NULL;
+  int64_t *start = NULL, *cursor = NULL;
+  int32_t *mapped = NULL, *row = NULL;
+  int32_t klo = 0, khi = -1;
+  for (int64_t i = 0; i < np; i++) {
+    int32_t k = keys->v.i32[i];
+    if (i == 0 || k < klo) klo = k;
+    if (i == 0 || k > khi) khi = k;
+  }
+  int64_t range = np ? (int64_t)khi - klo + 1 : 0;
+  if (range > DENSE_LIMIT) {
+    snprintf(err, errlen, "remap: key range %lld too wide (at most %d)", (long long)range, DENSE_LIMIT);
+    return NULL;
+  }
+  start = calloc((size_t)range + 2, sizeof(int64_t));
+  cursor = malloc(sizeof(int64_t) * ((size_t)range + 2));
+  mapped = malloc(sizeof(int32_t) * (size_t)(np > 0 ? np : 1));
+  if (!start || !cursor || !mapped) goto oom;
+  for (int64_t i = 0; i < np; i++) start[keys->v.i32[i] - klo + 1]++;
+  for (int64_t k = 0; k < range; k++) start[k + 1] += start[k];
+  memcpy(cursor, start, sizeof(int64_t) * ((size_t)range + 1));
+  for (int64_t i = 0; i < np; i++) mapped[cursor[keys->v.i32[i] - klo]++] = values->v.i32[i];
+  /* output: per row, the union of its items' values, sorted and distinct */
+  out = cs_column_new(CS_LIST, list->n);
+  if (!out) goto oom;
+  int64_t cap = 1024, at = 0;
+  row = malloc(sizeof(int32_t) * 1024);
+  int32_t *items = malloc(sizeof(int32_t) * (size_t)cap);
+  if (!row || !items) {
+    free(items);
+    goto oom;
+  }
+  cs_column_set_items(out, items);
+  size_t rowcap = 1024;
+  for (int64_t r = 0; r < list->n; r++) {
+    size_t nrow = 0;
+    for (int64_t e = list->offsets[r]; e < list->offsets[r + 1]; e++) {
+      int64_t k = (int64_t)list->items[e] - klo;
+      if (k < 0 || k >= range) continue;
+      for (int64_t j = start[k]; j < start[k + 1]; j++) {
+        if (nrow == rowcap) {
+          int32_t *bigger = realloc(row, sizeof(int32_t) * rowcap * 2);
+          if (!bigger) goto oom;
+          row = bigger, rowcap *= 2;
+        }
+        row[nrow++] = mapped[j];
+      }
+    }
+    qsort(row, nrow, sizeof(int32_t), cmp_i32);
+    size_t u = 0;
+    for (size_t i = 0; i < nrow; i++)
+      if (i == 0 || row[i] != row[u - 1]) row[u++] = row[i];
+    if (at + (int64_t)u > cap) {
+      while (at + (int64_t)u > cap) cap *= 2;
+      int32_t *bigger = realloc(out->items, sizeof(int32_t) * (size_t)cap);
+      if (!bigger) goto oom;
+      out->items = bigger;
+    }
+    memcpy(out->items + at, row, sizeof(int32_t) * u);
+    at += (int64_t)u;
+    out->offsets[r + 1] = at;
+  }
+  free(start), free(cursor), free(mapped), free(row);
+  return out;
+oom:
+  snprintf(err, errlen, "remap: out of memory");
+  free(start), free(cursor), free(mapped), free(row);
+  cs_column_release(out);
+  return NULL;
+}

@@ -1,0 +1,29 @@
+/* fsutil.h: file-system helpers with clear failure reporting: atomic writes, directory creation, SHA-256. */
+#ifndef MERCADO_FSUTIL_H
+#define MERCADO_FSUTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Writes data to path atomically: a temporary file in the same directory, fsync, rename, fsync of the directory.
+   On failure the previous file (if any) is untouched, the temporary is removed, and err holds the reason. */
+int fs_write_atomic(const char *path, const void *data, size_t len, char *err, size_t errlen);
+/* The same without the fsyncs: still all-or-nothing if the process dies, but not across a power loss. For
+   records rewritten often (run.json), where durability of each version does not matter. */
+int fs_write_atomic_nosync(const char *path, const void *data, size_t len, char *err, size_t errlen);
+/* Creates a directory and its parents (mode 0777 & umask). */
+int fs_mkdirs(const char *path, char *err, size_t errlen);
+/* SHA-256 of a file as 64 hex digits (out holds 65 bytes); size receives the file size. */
+int fs_sha256_file(const char *path, char *out, int64_t *size, char *err, size_t errlen);
+
+typedef struct sha256_ctx {
+  uint32_t h[8];
+  uint64_t len;
+  unsigned char block[64];
+  size_t fill;
+} sha256_ctx;
+void sha256_init(sha256_ctx *c);
+void sha256_update(sha256_ctx *c, const void *data, size_t len);
+void sha256_final(sha256_ctx *c, unsigned char digest[32]);
+
+#endif

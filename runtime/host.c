@@ -1,0 +1,143 @@
+/*
+** host.c: builds the Lua state (standard libraries, cjson, lfs, mercado.* modules, embedded Lua sources) and
+** provides host_pcall, the single protected entry from C into Lua (message handler with traceback, as lua.c).
+*/
+#include "host.h"
+
+#include <string.h>
+
+#include "interrupt.h"
+#include "lauxlib.h"
+#include "lfs.h"
+#include "lua-cjson.h"
+#include "lualib.h"
+
+#define ERROR_MT "mercado.Error"
+
+/* __tostring of error tables: their message. */
+static int error_tostring(lua_State *L) {
+  lua_getfield(L, 1, "message");
+  if (!lua_isstring(L, -1)) {
+    lua_pop(L, 1);
+    lua_pushliteral(L, "error");
+  }
+  return 1;
+}
+
+/* Message handler: any error value becomes a table {kind, message, traceback} with the ERROR_MT metatable. */
+static int msghandler(lua_State *L) {
+  if (lua_type(L, 1) == LUA_TTABLE) {
+    lua_getfield(L, 1, "kind");
+    if (lua_isnil(L, -1)) {
+      lua_pushliteral(L, "error");
+      lua_setfield(L, 1, "kind");
+    }
+    lua_pop(L, 1);
+    lua_getfield(L, 1, "message");
+    if (lua_isnil(L, -1)) {
+      lua_pushstring(L, luaL_tolstring(L, 1, NULL));
+      lua_setfield(L, 1, "message");
+      lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+    lua_settop(L, 1);
+  } else {
+    const char *msg = lua_tostring(L, 1);
+    if (msg == NULL) {
+      if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) msg = lua_tostring(L, -1);
+      else msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+    }
+    lua_createtable(L, 0, 3);
+    lua_pushliteral(L, "error");
+    lua_setfield(L, -2, "kind");
+    lua_pushstring(L, msg);
+    lua_setfield(L, -2, "message");
+    lua_replace(L, 1);
+    lua_settop(L, 1);
+  }
+  lua_getfield(L, 1, "traceback");
+  if (lua_isnil(L, -1)) {
+    luaL_traceback(L, L, NULL, 1);
+    lua_setfield(L, 1, "traceback");
+  }
+  lua_pop(L, 1);
+  if (!lua_getmetatable(L, 1)) {
+    luaL_setmetatable(L, ERROR_MT);
+  } else {
+    lua_pop(L, 1);
+  }
+  return 1;
+}
+
+int host_pcall(lua_State *L, int nargs, int nresults) {
+  int base = lua_gettop(L) - nargs;
+  lua_pushcfunction(L, msghandler);
+  lua_insert(L, base);
+  int status = lua_pcall(L, nargs, nresults, base);
+  lua_remove(L, base);
+  return status;
+}
+
+/* Loader for an embedded Lua module: compiles its source under its original chunk name. */
+static int load_embedded(lua_State *L) {
+  const host_embedded *e = lua_touserdata(L, lua_upvalueindex(1));
+  if (luaL_loadbuffer(L, e->source, e->size, e->chunkname) != LUA_OK) return lua_error(L);
+  lua_pushstring(L, e->module);
+  lua_call(L, 1, 1);
+  return 1;
+}
+
+static void preload(lua_State *L, const char *name, lua_CFunction open) {
+  luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
+  lua_pushcfunction(L, open);
+  lua_setfield(L, -2, name);
+  lua_pop(L, 1);
+}
+
+static const struct {
+  const char *name;
+  lua_CFunction open;
+} native_modules[] = {
+  {"cjson", luaopen_cjson},
+  {"lfs", luaopen_lfs},
+  {"mercado.json", luaopen_mercado_json},
+  {"mercado.sys", luaopen_mercado_sys},
+  {"mercado.params", luaopen_mercado_params},
+  {"mercado.colstore", luaopen_mercado_colstore},
+  {"mercado.stats", luaopen_mercado_stats},
+  {"mercado.kmeans", luaopen_mercado_kmeans},
+  {"mercado.fpgrowth", luaopen_mercado_fpgrowth},
+  {"mercado.gen", luaopen_mercado_gen},
+  {"mercado.pg", luaopen_mercado_pg},
+  {"mercado.cron", luaopen_mercado_cron},
+};
+
+static int open_host(lua_State *L) {
+  luaL_openlibs(L);
+  luaL_newmetatable(L, ERROR_MT);
+  lua_pushcfunction(L, error_tostring);
+  lua_setfield(L, -2, "__tostring");
+  lua_pop(L, 1);
+  for (size_t i = 0; i < sizeof native_modules / sizeof native_modules[0]; i++)
+    preload(L, native_modules[i].name, native_modules[i].open);
+  luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
+  for (const host_embedded *e = host_embedded_sources; e->module; e++) {
+    lua_pushlightuserdata(L, (void *)e);
+    lua_pushcclosure(L, load_embedded, 1);
+    lua_setfield(L, -2, e->module);
+  }
+  lua_pop(L, 1);
+  return 0;
+}
+
+lua_State *host_new(void) {
+  lua_State *L = luaL_newstate();
+  if (!L) return NULL;
+  lua_pushcfunction(L, open_host);
+  if (host_pcall(L, 0, 0) != LUA_OK) {
+    lua_close(L);
+    return NULL;
+  }
+  interrupt_install(L);
+  return L;
+}

@@ -1,0 +1,358 @@
+/*
+** test_colstore.c: the column store's core against independent computations: calendar arithmetic against a
+** day-by-day walk, group-by aggregates against brute force on random data, stable sorting, joins against nested
+** loops, list operations against per-row recomputation, and the CSV reader on small files written here.
+*/
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "colstore.h"
+#include "csv.h"
+#include "ops.h"
+
+static int failures;
+#define CHECK(cond, ...)                                  \
+  do {                                                    \
+    if (!(cond)) {                                        \
+      failures++;                                         \
+      fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
+      fprintf(stderr, __VA_ARGS__);                       \
+      fprintf(stderr, "\n");                              \
+    }                                                     \
+  } while (0)
+
+static uint64_t rng_state = 88172645463325252ull;
+static uint64_t rnd(void) { /* xorshift64 */
+  rng_state ^= rng_state << 13;
+  rng_state ^= rng_state >> 7;
+  rng_state ^= rng_state << 17;
+  return rng_state;
+}
+static int32_t rnd_range(int32_t lo, int32_t hi) { return lo + (int32_t)(rnd() % (uint64_t)(hi - lo + 1)); }
+
+/* Walks every day from 1900 to 2100 and checks the conversions, weekday and ISO week against counters. */
+static void test_calendar(void) {
+  int y = 1900, m = 1, d = 1, dow = 2; /* 1900-01-01 was a Monday: 2 in Sunday = 1 numbering */
+  int32_t days = cs_days_from_civil(1900, 1, 1);
+  static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  while (y < 2100) {
+    int yy, mm, dd;
+    cs_civil_from_days(days, &yy, &mm, &dd);
+    CHECK(yy == y && mm == m && dd == d, "civil_from_days(%d) = %d-%d-%d, want %d-%d-%d", days, yy, mm, dd, y, m, d);
+    CHECK(cs_days_from_civil(y, m, d) == days, "days_from_civil(%d-%d-%d)", y, m, d);
+    CHECK(cs_day_of_week(days) == dow, "day_of_week(%d-%d-%d) = %d, want %d", y, m, d, cs_day_of_week(days), dow);
+    CHECK(cs_date_valid(y, m, d), "valid %d-%d-%d", y, m, d);
+    /* ISO week: the week's Thursday is in the ISO year; week = 1 + (thursday's day of year - 1) / 7 */
+    int iso_dow = dow == 1 ? 7 : dow - 1;
+    int32_t thu = days + 4 - iso_dow;
+    int ty, tm, td;
+    cs_civil_from_days(thu, &ty, &tm, &td);
+    int want_week = (thu - cs_days_from_civil(ty, 1, 1)) / 7 + 1, iy, iw;
+    cs_iso_week(days, &iy, &iw);
+    CHECK(iy == ty && iw == want_week, "iso week of %d-%d-%d", y, m, d);
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    int len = mdays[m - 1] + (m == 2 && leap);
+    days++, dow = dow % 7 + 1;
+    if (++d > len) {
+      d = 1;
+      if (++m > 12) m = 1, y++;
+    }
+  }
+  CHECK(!cs_date_valid(2013, 2, 29) && !cs_date_valid(2013, 2, 30) && cs_date_valid(2012, 2, 29), "leap days");
+  CHECK(!cs_date_valid(2013, 13, 1) && !cs_date_valid(2013, 0, 1) && !cs_date_valid(2013, 4, 31), "bad dates");
+  int iy, iw;
+  cs_iso_week(cs_days_from_civil(2013, 1, 1), &iy, &iw);
+  CHECK(iy == 2013 && iw == 1, "2013-01-01 is ISO 2013-W01");
+  cs_iso_week(cs_days_from_civil(2012, 12, 31), &iy, &iw);
+  CHECK(iy == 2013 && iw == 1, "2012-12-31 is ISO 2013-W01");
+  cs_iso_week(cs_days_from_civil(2010, 1, 3), &iy, &iw);
+  CHECK(iy == 2009 && iw == 53, "2010-01-03 is ISO 2009-W53");
+  char buf[32];
+  cs_format_date(cs_days_from_civil(2013, 6, 30), buf);
+  CHECK(strcmp(buf, "2013-06-30") == 0, "format %s", buf);
+}
+
+static cs_column *random_int_column(int64_t n, int32_t lo, int32_t hi) {
+  cs_column *c = cs_column_new(CS_INT32, n);
+  for (int64_t i = 0; i < n; i++) c->v.i32[i] = rnd_range(lo, hi);
+  return c;
+}
+
+static cs_column *random_list_column(int64_t n, int maxlen, int32_t lo, int32_t hi) {
+  cs_column *c = cs_column_new(CS_LIST, n);
+  int64_t total = 0;
+  for (int64_t i = 0; i < n; i++) total += rnd_range(0, maxlen), c->offsets[i + 1] = total;
+  int32_t *items = malloc(sizeof(int32_t) * (size_t)(total + 1));
+  for (int64_t k = 0; k < total; k++) items[k] = rnd_range(lo, hi);
+  cs_column_set_items(c, items);
+  return c;
+}
+
+/* group_by on (a, b) with count, sum, min, max, mean and count_distinct, compared with a brute-force scan of every
+   possible key pair. Key ranges are chosen both narrow (direct arrays) and wide (hash path). */
+static void test_group_by(int32_t klo, int32_t khi) {
+  int64_t n = 3000;
+  cs_column *a = random_int_column(n, klo, khi), *b = random_int_column(n, 0, 3), *x = random_int_column(n, -50, 50);
+  cs_column *y = cs_column_new(CS_FLOAT64, n);
+  for (int64_t i = 0; i < n; i++) y->v.f64[i] = (double)rnd_range(0, 1000) / 8.0;
+  const cs_column *keys[2] = {a, b};
+  cs_agg aggs[6] = {{CS_AGG_COUNT, NULL}, {CS_AGG_SUM, x}, {CS_AGG_MIN, x}, {CS_AGG_MAX, y},
+                    {CS_AGG_MEAN, y}, {CS_AGG_COUNT_DISTINCT, x}};
+  cs_column *out[8];
+  char err[256];
+  CHECK(cs_group_by(keys, 2, aggs, 6, out, err, sizeof err) == 0, "group_by: %s", err);
+  int64_t g = out[0]->n, prev_a = INT64_MIN, prev_b = INT64_MIN, total = 0;
+  for (int64_t k = 0; k < g; k++) {
+    int32_t ka = out[0]->v.i32[k], kb = out[1]->v.i32[k];
+    CHECK(ka > prev_a || (ka == prev_a && kb > prev_b), "groups sorted by key");
+    prev_a = ka, prev_b = kb;
+    int64_t cnt = 0, sum = 0, mn = INT64_MAX, distinct = 0;
+    double mx = -1e300, ysum = 0;
+    int seen[101] = {0};
+    for (int64_t i = 0; i < n; i++) {
+      if (a->v.i32[i] != ka || b->v.i32[i] != kb) continue;
+      cnt++, sum += x->v.i32[i], ysum += y->v.f64[i];
+      if (x->v.i32[i] < mn) mn = x->v.i32[i];
+      if (y->v.f64[i] > mx) mx = y->v.f64[i];
+      if (!seen[x->v.i32[i] + 50]++) distinct++;
+    }
+    total += cnt;
+    CHECK(out[2]->v.i64[k] == cnt, "count of (%d,%d)", ka, kb);
+    CHECK(out[3]->v.i64[k] == sum, "sum of (%d,%d)", ka, kb);
+    CHECK(out[4]->v.i32[k] == mn, "min of (%d,%d)", ka, kb);
+    CHECK(out[5]->v.f64[k] == mx, "max of (%d,%d)", ka, kb);
+    CHECK(out[6]->v.f64[k] == ysum / (double)cnt, "mean of (%d,%d)", ka, kb);
+    CHECK(out[7]->v.i64[k] == distinct, "count_distinct of (%d,%d)", ka, kb);
+  }
+  CHECK(total == n, "groups cover every row");
+  for (int i = 0; i < 8; i++) cs_column_release(out[i]);
+  cs_column_release(a), cs_column_release(b), cs_column_release(x), cs_column_release(y);
+}
+
+/* Grouping by a scalar key with a list column in the aggregates: count counts rows, list aggregates see the items
+   of each row in its group; and grouping by the list itself counts items per value. */
+static void test_group_by_list(void) {
+  int64_t n = 2000;
+  cs_column *cust = random_int_column(n, 1, 60), *list = random_list_column(n, 6, 1, 40);
+  const cs_column *keys[1] = {cust};
+  cs_agg aggs[4] = {{CS_AGG_COUNT, NULL}, {CS_AGG_COUNT_DISTINCT, list}, {CS_AGG_COLLECT_DISTINCT, list},
+                    {CS_AGG_SUM, list}};
+  cs_column *out[5];
+  char err[256];
+  CHECK(cs_group_by(keys, 1, aggs, 4, out, err, sizeof err) == 0, "group_by list: %s", err);
+  for (int64_t k = 0; k < out[0]->n; k++) {
+    int32_t c = out[0]->v.i32[k];
+    int64_t rows = 0, distinct = 0, sum = 0;
+    int seen[41] = {0};
+    for (int64_t r = 0; r < n; r++) {
+      if (cust->v.i32[r] != c) continue;
+      rows++;
+      for (int64_t e = list->offsets[r]; e < list->offsets[r + 1]; e++) {
+        sum += list->items[e];
+        if (!seen[list->items[e]]++) distinct++;
+      }
+    }
+    CHECK(out[1]->v.i64[k] == rows, "rows of customer %d", c);
+    CHECK(out[2]->v.i64[k] == distinct, "distinct items of customer %d", c);
+    CHECK(out[4]->v.i64[k] == sum, "sum of items of customer %d", c);
+    int64_t lo = out[3]->offsets[k], hi = out[3]->offsets[k + 1];
+    CHECK(hi - lo == distinct, "collected list length of customer %d", c);
+    for (int64_t e = lo; e < hi; e++) {
+      CHECK(seen[out[3]->items[e]] > 0, "collected item belongs to customer %d", c);
+      if (e > lo) CHECK(out[3]->items[e] > out[3]->items[e - 1], "collected list sorted");
+    }
+  }
+  for (int i = 0; i < 5; i++) cs_column_release(out[i]);
+  /* group by the list: value counts of items */
+  const cs_column *lk[1] = {list};
+  cs_agg cnt = {CS_AGG_COUNT, NULL};
+  CHECK(cs_group_by(lk, 1, &cnt, 1, out, err, sizeof err) == 0, "group by list: %s", err);
+  for (int64_t k = 0; k < out[0]->n; k++) {
+    int64_t want = 0;
+    for (int64_t e = 0; e < cs_column_nitems(list); e++) want += list->items[e] == out[0]->v.i32[k];
+    CHECK(out[1]->v.i64[k] == want, "count of item %d", out[0]->v.i32[k]);
+  }
+  cs_column_release(out[0]), cs_column_release(out[1]);
+  cs_column_release(cust), cs_column_release(list);
+}
+
+static void test_sort_and_take(void) {
+  int64_t n = 5000;
+  cs_column *a = random_int_column(n, 0, 20), *b = random_int_column(n, 0, 1000);
+  const cs_column *cols[2] = {a, b};
+  int desc[2] = {1, 0};
+  int64_t *perm = malloc(sizeof(int64_t) * (size_t)n);
+  CHECK(cs_sort_perm(cols, desc, 2, n, perm) == 0, "sort");
+  for (int64_t i = 1; i < n; i++) {
+    int64_t p = perm[i - 1], q = perm[i];
+    int ok = a->v.i32[p] > a->v.i32[q] || (a->v.i32[p] == a->v.i32[q] &&
+             (b->v.i32[p] < b->v.i32[q] || (b->v.i32[p] == b->v.i32[q] && p < q)));
+    CHECK(ok, "sorted order at %lld", (long long)i);
+  }
+  cs_column *t = cs_column_take(b, perm, 10);
+  for (int i = 0; i < 10; i++) CHECK(t->v.i32[i] == b->v.i32[perm[i]], "take");
+  cs_column_release(t);
+  free(perm);
+  cs_column_release(a), cs_column_release(b);
+}
+
+static void test_join(void) {
+  cs_column *l = random_int_column(500, 0, 30), *r = random_int_column(80, 0, 40);
+  int64_t *li, *ri;
+  int64_t np = cs_join_pairs(l, r, &li, &ri), want = 0;
+  for (int64_t i = 0; i < 500; i++)
+    for (int64_t j = 0; j < 80; j++) want += l->v.i32[i] == r->v.i32[j];
+  CHECK(np == want, "join pairs %lld, want %lld", (long long)np, (long long)want);
+  for (int64_t k = 0; k < np; k++) {
+    CHECK(l->v.i32[li[k]] == r->v.i32[ri[k]], "joined keys equal");
+    if (k) CHECK(li[k] > li[k - 1] || (li[k] == li[k - 1] && ri[k] > ri[k - 1]), "pairs ordered");
+  }
+  free(li), free(ri);
+  cs_column_release(l), cs_column_release(r);
+}
+
+static void test_lists(void) {
+  cs_column *list = random_list_column(1000, 8, 1, 30);
+  cs_column *keys = random_int_column(60, 1, 35), *vals = random_int_column(60, 100, 110);
+  char err[256];
+  cs_column *m = cs_list_remap(list, keys, vals, err, sizeof err), *dl = cs_list_distinct_lengths(list);
+  CHECK(m != NULL, "remap: %s", err);
+  for (int64_t r = 0; r < list->n; r++) {
+    int want[111] = {0}, nwant = 0, seen[31] = {0}, nd = 0;
+    for (int64_t e = list->offsets[r]; e < list->offsets[r + 1]; e++) {
+      if (!seen[list->items[e]]++) nd++;
+      for (int k = 0; k < 60; k++)
+        if (keys->v.i32[k] == list->items[e] && !want[vals->v.i32[k]]++) nwant++;
+    }
+    CHECK(dl->v.i32[r] == nd, "distinct length of row %lld", (long long)r);
+    CHECK(m->offsets[r + 1] - m->offsets[r] == nwant, "remapped length of row %lld", (long long)r);
+    for (int64_t e = m->offsets[r]; e < m->offsets[r + 1]; e++) CHECK(want[m->items[e]], "remapped value");
+  }
+  cs_column_release(m), cs_column_release(dl), cs_column_release(list), cs_column_release(keys), cs_column_release(vals);
+}
+
+static const char *write_file(const char *name, const char *text, size_t len) {
+  static char path[256];
+  snprintf(path, sizeof path, "%s/%s", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", name);
+  FILE *f = fopen(path, "wb");
+  fwrite(text, 1, len, f);
+  fclose(f);
+  return path;
+}
+
+/* Reads one baskets file with every fault kind; checks kept rows, counts per reason and the rejects text.
+   Run with 1 and 2 threads and tiny chunks, which must not change anything. */
+static void test_csv_reader(int threads, int64_t chunk) {
+  const char text[] =
+    "\xEF\xBB\xBF" "2013-01-01|102|530|20 3 1\r\n"  /* 1: BOM + CRLF */
+    "2013-01-02|102|531|5  5   7   \n"              /* 2: runs of spaces, trailing spaces */
+    "\n"                                             /* 3: empty */
+    "2013-02-30|102|532|1\n"                         /* 4: impossible date */
+    "2013-01-03|102|533\n"                           /* 5: field count */
+    "2013-01-03|10x|533|1\n"                         /* 6: bad integer */
+    "2013-01-03|102|99999999999|1\n"                 /* 7: out of range */
+    "2013-01-03|102|534|\n"                          /* 8: empty list */
+    "2013-01-03|102|534|1 x2\n"                      /* 9: bad item */
+    "   \t\n"                                        /* 10: blank */
+    "2013-01-04|102|535|9 8|extra\n"                 /* 11: field count */
+    "13-01-04|102|535|9\n"                           /* 12: bad date format */
+    "2013-01-05|102|536|4294967296\n"                /* 13: item out of range */
+    "2013-06-30|103|537|1 2 3 4";                    /* 14: no final newline */
+  const char *path = write_file("mercado_test_baskets.csv", text, sizeof text - 1);
+  csv_colspec cols[4];
+  memset(cols, 0, sizeof cols);
+  strcpy(cols[0].name, "date"), cols[0].type = CS_DATE;
+  strcpy(cols[1].name, "store"), cols[1].type = CS_INT32;
+  strcpy(cols[2].name, "customer"), cols[2].type = CS_INT32;
+  strcpy(cols[3].name, "products"), cols[3].type = CS_LIST, cols[3].list_sep = ' ';
+  csv_options o;
+  memset(&o, 0, sizeof o);
+  o.delimiter = '|', o.ncols = 4, o.cols = cols, o.max_rejects = -1, o.nthreads = threads, o.chunk_bytes = chunk;
+  csv_result res;
+  const char *paths[1] = {path};
+  CHECK(csv_read(paths, 1, &o, &res) == 0, "read: %s", res.error);
+  CHECK(res.table && res.table->n == 3, "kept 3 rows, got %lld", res.table ? (long long)res.table->n : -1);
+  const csv_file_stats *fs = &res.files[0];
+  CHECK(fs->lines_read == 12 && fs->kept == 3 && fs->empty_lines == 2, "lines %lld kept %lld empty %lld",
+        (long long)fs->lines_read, (long long)fs->kept, (long long)fs->empty_lines);
+  CHECK(fs->rejected[CSV_FIELD_COUNT] == 2 && fs->rejected[CSV_BAD_DATE] == 2 && fs->rejected[CSV_BAD_INT] == 2 &&
+        fs->rejected[CSV_INT_RANGE] == 2 && fs->rejected[CSV_EMPTY_LIST] == 1, "reasons");
+  if (res.table) {
+    cs_column *p = res.table->cols[3];
+    CHECK(p->offsets[1] == 3 && p->offsets[2] == 6 && p->offsets[3] == 10, "list offsets");
+    CHECK(p->items[3] == 5 && p->items[4] == 5 && p->items[5] == 7 && p->items[9] == 4, "list items");
+    CHECK(res.table->cols[2]->v.i32[2] == 537, "last row without newline");
+  }
+  char want[4096];
+  snprintf(want, sizeof want,
+           "%s:4: bad date\t2013-02-30|102|532|1\n%s:5: wrong field count\t2013-01-03|102|533\n"
+           "%s:6: bad integer\t2013-01-03|10x|533|1\n%s:7: integer out of range\t2013-01-03|102|99999999999|1\n"
+           "%s:8: empty list\t2013-01-03|102|534|\n%s:9: bad integer\t2013-01-03|102|534|1 x2\n"
+           "%s:11: wrong field count\t2013-01-04|102|535|9 8|extra\n%s:12: bad date\t13-01-04|102|535|9\n"
+           "%s:13: integer out of range\t2013-01-05|102|536|4294967296\n",
+           path, path, path, path, path, path, path, path, path);
+  CHECK(res.rejects.len == strlen(want) && memcmp(res.rejects.data, want, res.rejects.len) == 0,
+        "rejects text (threads %d, chunk %lld):\n%.*s", threads, (long long)chunk, (int)res.rejects.len, res.rejects.data);
+  csv_result_free(&res);
+  /* fail fast reports the first bad line, whatever the chunking */
+  o.fail_fast = 1;
+  CHECK(csv_read(paths, 1, &o, &res) != 0, "fail fast fails");
+  char first[512];
+  snprintf(first, sizeof first, "%s:4: bad date", path);
+  CHECK(strcmp(res.error, first) == 0, "fail fast error '%s'", res.error);
+  csv_result_free(&res);
+  o.fail_fast = 0, o.max_rejects = 3;
+  CHECK(csv_read(paths, 1, &o, &res) != 0 && strstr(res.error, "max_rejects=3"), "max_rejects: %s", res.error);
+  csv_result_free(&res);
+}
+
+static void test_csv_quoted_and_duplicates(void) {
+  const char text[] = "id,name\n1,\"A, \"\"quoted\"\" name\"\n2,plain\n3,\"multi\nline\"\n4,\"open\n";
+  const char *p1 = write_file("mercado_test_quoted.csv", text, sizeof text - 1);
+  char path1[256];
+  strcpy(path1, p1);
+  const char *p2 = write_file("mercado_test_quoted_copy.csv", text, sizeof text - 1);
+  csv_colspec cols[2];
+  memset(cols, 0, sizeof cols);
+  cols[0].type = CS_INT32, cols[1].type = CS_STRING;
+  csv_options o;
+  memset(&o, 0, sizeof o);
+  o.delimiter = ',', o.quote = '"', o.header = CSV_HEADER_YES, o.ncols = 2, o.cols = cols, o.max_rejects = -1, o.nthreads = 2;
+  const char *paths[2] = {path1, p2};
+  csv_result res;
+  CHECK(csv_read(paths, 2, &o, &res) == 0, "quoted read: %s", res.error);
+  CHECK(res.files[1].duplicate_of == 0, "byte-identical copy skipped");
+  CHECK(res.table && res.table->n == 3, "3 rows from the quoted file");
+  if (res.table && res.table->n == 3) {
+    CHECK(strcmp(res.table->names[0], "id") == 0 && strcmp(res.table->names[1], "name") == 0, "header names");
+    cs_column *nm = res.table->cols[1];
+    CHECK(strcmp(cs_column_str(nm, nm->v.i32[0]), "A, \"quoted\" name") == 0, "quoted field");
+    CHECK(strcmp(cs_column_str(nm, nm->v.i32[2]), "multi\nline") == 0, "multi-line field");
+  }
+  CHECK(res.files[0].rejected[CSV_BAD_QUOTE] == 1, "unterminated quote rejected");
+  CHECK(strstr(res.first_reject, ":6: bad quoting") != NULL, "unterminated quote line: %s", res.first_reject);
+  csv_result_free(&res);
+}
+
+int main(void) {
+  test_calendar();
+  test_group_by(0, 9);
+  test_group_by(-5, 1 << 26); /* wide keys: rank-based codes */
+  test_group_by_list();
+  test_sort_and_take();
+  test_join();
+  test_lists();
+  test_csv_reader(1, 0);
+  test_csv_reader(2, 0);
+  test_csv_reader(2, 7); /* tiny chunks: every line boundary is a chunk boundary */
+  test_csv_reader(1, 40);
+  test_csv_quoted_and_duplicates();
+  if (failures) {
+    fprintf(stderr, "%d failures\n", failures);
+    return 1;
+  }
+  printf("ok colstore core\n");
+  return 0;
+}
