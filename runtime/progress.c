@@ -43,7 +43,8 @@ void mercado_progress_begin(mercado_progress *p, const char *step, int64_t total
   p->total = total;
   atomic_store(&p->done, 0);
   atomic_store(&p->drawing, 0);
-  p->started = p->last_draw = interrupt_now();
+  p->started = interrupt_now();
+  p->last_draw = p->started;
   p->active = enabled();
 }
 

@@ -516,7 +516,7 @@ static int cs_read_csv(lua_State *L) {
 static double checkdate(lua_State *L, int idx, const char *what) {
   if (lua_isinteger(L, idx)) return (double)lua_tointeger(L, idx);
   const char *s = lua_tostring(L, idx);
-  int y, m, d;
+  int y = 0, m = 0, d = 0;
   char extra;
   if (!s || sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &extra) != 3 || strlen(s) != 10 || !cs_date_valid(y, m, d))
     luaL_error(L, "%s: expected a date YYYY-MM-DD, got %s", what, s ? s : luaL_typename(L, idx));
