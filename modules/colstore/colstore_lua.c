@@ -18,7 +18,7 @@
 ** Table methods: #t, t:names(), t:column(name) (also t[name]), t:select(names), t:with(name, col),
 **   t:rename(old, new), t:rows([n [, offset]]), t:head(n), t:sort(spec), t:top(k, spec), t:filter(conds),
 **   t:group_by(keys, aggs), t:distinct(names), t:join(other, {on = key | {lkey, rkey}, columns = {...}}),
-**   t:explode(listname)
+**   t:explode(listname), t:sample(n, {seed, strata}), t:to_csv(), c:recode(map)
 ** Sort specs: "col", "col desc", or {"col", "desc"}; several as an array. Ties are broken by the earlier row, so
 ** value_counts() orders by count descending, then value ascending.
 ** Group-by results are sorted by key ascending. Aggregates: count, sum, min, max, mean, count_distinct,
@@ -37,6 +37,7 @@
 #include "colstore.h"
 #include "colstore_lua.h"
 #include "csv.h"
+#include "buf.h"
 #include "fsutil.h"
 #include "lauxlib.h"
 #include "mercado_runtime.h"
@@ -1263,6 +1264,79 @@ static int col_value_counts(lua_State *L) {
   return 1;
 }
 
+/* t:sample(n [, {seed = 42, strata = "col"}]) -> about n rows drawn without replacement (stratified by an int32
+   column: each value's share proportional to its rows, at least one each), in the table's row order. */
+static int tbl_sample(lua_State *L) {
+  cs_table *t = cs_lua_checktable(L, 1);
+  lua_Integer n = luaL_checkinteger(L, 2);
+  uint64_t seed = 42;
+  const cs_column *strata = NULL;
+  if (lua_istable(L, 3)) {
+    lua_getfield(L, 3, "seed");
+    seed = (uint64_t)luaL_optinteger(L, -1, 42);
+    lua_getfield(L, 3, "strata");
+    if (!lua_isnil(L, -1)) {
+      strata = resolve_col(L, t, lua_gettop(L), "sample");
+      if (strata->type != CS_INT32) return luaL_error(L, "sample: strata must be an int32 column");
+    }
+  }
+  int64_t rows = t->n < 0 ? 0 : t->n;
+  if (n < 0) n = 0;
+  int64_t cap = (n < rows ? n : rows) + rows + 1; /* room for n plus one per stratum at most */
+  int64_t *idx = lua_newuserdatauv(L, sizeof(int64_t) * (size_t)cap, 0);
+  int64_t k = cs_sample_rows(rows, strata, n, seed, idx);
+  if (k < 0) return luaL_error(L, "sample: not enough memory (or strata range too wide)");
+  push_taken(L, t, idx, k);
+  return 1;
+}
+
+/* t:to_csv() -> CSV text with a header (RFC 4180 quoting where needed). */
+static int tbl_to_csv(lua_State *L) {
+  cs_table *t = cs_lua_checktable(L, 1);
+  mc_buf b;
+  buf_init(&b);
+  cs_table_write_csv(t, &b);
+  if (!buf_ok(&b)) {
+    buf_free(&b);
+    return luaL_error(L, "to_csv: not enough memory");
+  }
+  lua_pushlstring(L, b.data ? b.data : "", b.len);
+  buf_free(&b);
+  return 1;
+}
+
+/* c:recode(map) -> int32 column with each value v replaced by map[v] (a Lua table over a small value range);
+   a value with no entry raises naming it. */
+static int col_recode(lua_State *L) {
+  cs_column *c = check_type(L, 1, CS_INT32, "recode");
+  luaL_checktype(L, 2, LUA_TTABLE);
+  int32_t lo = 0, hi = -1;
+  for (int64_t i = 0; i < c->n; i++) {
+    if (i == 0 || c->v.i32[i] < lo) lo = c->v.i32[i];
+    if (i == 0 || c->v.i32[i] > hi) hi = c->v.i32[i];
+  }
+  int64_t range = c->n ? (int64_t)hi - lo + 1 : 0;
+  if (range > (1 << 22)) return luaL_error(L, "recode: value range %I too wide", (lua_Integer)range);
+  int32_t *table = lua_newuserdatauv(L, sizeof(int32_t) * (size_t)(range + 1), 0);
+  char *known = lua_newuserdatauv(L, (size_t)(range + 1), 0);
+  memset(known, 0, (size_t)(range + 1));
+  for (int64_t v = 0; v < range; v++) {
+    if (lua_rawgeti(L, 2, lo + v) != LUA_TNIL) {
+      lua_Integer x = luaL_checkinteger(L, -1);
+      if (x < INT32_MIN || x > INT32_MAX) return luaL_error(L, "recode: value for %I out of int32 range", (lua_Integer)(lo + v));
+      table[v] = (int32_t)x, known[v] = 1;
+    }
+    lua_pop(L, 1);
+  }
+  cs_column *out = cs_lua_newcolumn(L, CS_INT32, c->n);
+  for (int64_t i = 0; i < c->n; i++) {
+    int64_t v = (int64_t)c->v.i32[i] - lo;
+    if (!known[v]) return luaL_error(L, "recode: no new value for %d", (int)c->v.i32[i]);
+    out->v.i32[i] = table[v];
+  }
+  return 1;
+}
+
 /* ---- previews ---- */
 
 static void add_cell_preview(luaL_Buffer *b, lua_State *L, const cs_column *c, int64_t r) {
@@ -1345,6 +1419,7 @@ static const luaL_Reg column_methods[] = {
   {"year", col_year},           {"month", col_month},
   {"day", col_day},             {"iso_year", col_iso_year},
   {"iso_week", col_iso_week},   {"day_of_week", col_day_of_week},
+  {"recode", col_recode},
   {"close", column_gc},         {NULL, NULL},
 };
 
@@ -1354,6 +1429,7 @@ static const luaL_Reg table_methods[] = {
   {"head", tbl_head},         {"sort", tbl_sort},       {"top", tbl_top},
   {"filter", tbl_filter},     {"group_by", tbl_group_by}, {"distinct", tbl_distinct},
   {"join", tbl_join},         {"explode", tbl_explode}, {"close", table_gc},
+  {"sample", tbl_sample},     {"to_csv", tbl_to_csv},
   {NULL, NULL},
 };
 

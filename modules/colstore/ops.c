@@ -6,6 +6,9 @@
 */
 #include "ops.h"
 
+#include "buf.h"
+#include "json.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -938,4 +941,143 @@ oom:
   free(start), free(cursor), free(mapped), free(row);
   cs_column_release(out);
   return NULL;
+}
+
+/* ---- sampling ---- */
+
+static uint64_t splitmix64(uint64_t *s) {
+  uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+static int cmp_i64(const void *a, const void *b) {
+  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+  return (x > y) - (x < y);
+}
+
+int64_t cs_sample_rows(int64_t nrows, const cs_column *strata, int64_t n, uint64_t seed, int64_t *idx) {
+  if (n >= nrows) {
+    for (int64_t i = 0; i < nrows; i++) idx[i] = i;
+    return nrows;
+  }
+  /* strata: rows grouped by stratum value (counting sort over the value range) */
+  int32_t lo = 0, hi = 0;
+  for (int64_t i = 0; strata && i < nrows; i++) {
+    if (i == 0 || strata->v.i32[i] < lo) lo = strata->v.i32[i];
+    if (i == 0 || strata->v.i32[i] > hi) hi = strata->v.i32[i];
+  }
+  int64_t ns = strata ? (int64_t)hi - lo + 1 : 1;
+  if (ns > DENSE_LIMIT) return -1;
+  int64_t *start = calloc((size_t)ns + 1, sizeof(int64_t)), *want = calloc((size_t)ns, sizeof(int64_t));
+  int64_t *rows = malloc(sizeof(int64_t) * (size_t)(nrows > 0 ? nrows : 1));
+  double *frac = calloc((size_t)ns, sizeof(double));
+  if (!start || !want || !rows || !frac) {
+    free(start), free(want), free(rows), free(frac);
+    return -1;
+  }
+  for (int64_t i = 0; i < nrows; i++) start[(strata ? strata->v.i32[i] - lo : 0) + 1]++;
+  for (int64_t s = 0; s < ns; s++) start[s + 1] += start[s];
+  {
+    int64_t *cur = malloc(sizeof(int64_t) * (size_t)ns);
+    if (!cur) {
+      free(start), free(want), free(rows), free(frac);
+      return -1;
+    }
+    memcpy(cur, start, sizeof(int64_t) * (size_t)ns);
+    for (int64_t i = 0; i < nrows; i++) rows[cur[strata ? strata->v.i32[i] - lo : 0]++] = i;
+    free(cur);
+  }
+  /* proportional allocation with largest remainders, at least one per non-empty stratum when n allows */
+  int64_t given = 0, nonempty = 0;
+  for (int64_t s = 0; s < ns; s++) nonempty += start[s + 1] > start[s];
+  for (int64_t s = 0; s < ns; s++) {
+    int64_t size = start[s + 1] - start[s];
+    if (!size) continue;
+    double exact = (double)n * (double)size / (double)nrows;
+    want[s] = (int64_t)exact;
+    if (want[s] == 0 && n >= nonempty) want[s] = 1;
+    if (want[s] > size) want[s] = size;
+    frac[s] = exact - (double)(int64_t)exact;
+    given += want[s];
+  }
+  while (given < n) { /* hand out the rest by largest remainder (lowest stratum first on ties) */
+    int64_t best = -1;
+    for (int64_t s = 0; s < ns; s++)
+      if (want[s] < start[s + 1] - start[s] && (best < 0 || frac[s] > frac[best])) best = s;
+    if (best < 0) break;
+    want[best]++, frac[best] = -1, given++;
+  }
+  /* partial Fisher-Yates inside each stratum */
+  uint64_t state = seed;
+  int64_t k = 0;
+  for (int64_t s = 0; s < ns; s++) {
+    int64_t *r = rows + start[s], size = start[s + 1] - start[s];
+    for (int64_t i = 0; i < want[s]; i++) {
+      int64_t j = i + (int64_t)(splitmix64(&state) % (uint64_t)(size - i));
+      int64_t t = r[i];
+      r[i] = r[j], r[j] = t;
+      idx[k++] = r[i];
+    }
+  }
+  qsort(idx, (size_t)k, sizeof(int64_t), cmp_i64);
+  free(start), free(want), free(rows), free(frac);
+  return k;
+}
+
+/* ---- CSV writing ---- */
+
+static void csv_field(mc_buf *b, const char *s, size_t len) {
+  if (!memchr(s, ',', len) && !memchr(s, '"', len) && !memchr(s, '\n', len) && !memchr(s, '\r', len)) {
+    buf_add(b, s, len);
+    return;
+  }
+  buf_addc(b, '"');
+  for (size_t i = 0; i < len; i++) {
+    if (s[i] == '"') buf_addc(b, '"');
+    buf_addc(b, s[i]);
+  }
+  buf_addc(b, '"');
+}
+
+void cs_table_write_csv(const cs_table *t, mc_buf *b) {
+  for (int c = 0; c < t->ncols; c++) {
+    if (c) buf_addc(b, ',');
+    csv_field(b, t->names[c], strlen(t->names[c]));
+  }
+  buf_addc(b, '\n');
+  int64_t n = t->n < 0 ? 0 : t->n;
+  char tmp[JSON_DOUBLE_MAX];
+  for (int64_t r = 0; r < n; r++) {
+    for (int c = 0; c < t->ncols; c++) {
+      const cs_column *col = t->cols[c];
+      if (c) buf_addc(b, ',');
+      switch (col->type) {
+        case CS_INT32: json_add_int(b, col->v.i32[r]); break;
+        case CS_INT64: json_add_int(b, col->v.i64[r]); break;
+        case CS_FLOAT64: {
+          int len = json_format_double(col->v.f64[r], tmp);
+          if (len > 0) buf_add(b, tmp, (size_t)len);
+          break;
+        }
+        case CS_DATE:
+          cs_format_date(col->v.i32[r], tmp);
+          buf_add(b, tmp, 10);
+          break;
+        case CS_STRING: {
+          const char *s = cs_column_str(col, col->v.i32[r]);
+          csv_field(b, s, strlen(s));
+          break;
+        }
+        case CS_LIST:
+          for (int64_t e = col->offsets[r]; e < col->offsets[r + 1]; e++) {
+            if (e > col->offsets[r]) buf_addc(b, ' ');
+            json_add_int(b, col->items[e]);
+          }
+          break;
+      }
+    }
+    buf_addc(b, '\n');
+  }
 }

@@ -75,4 +75,15 @@ cs_column *cs_list_remap(const cs_column *list, const cs_column *keys, const cs_
 /* Row index of each list item (int64 offsets expanded), used to repeat other columns when exploding. */
 int64_t *cs_list_item_rows(const cs_column *list);
 
+/* Rows of a stratified random sample of about n rows: each stratum (a value of the int32 column `strata`, or all
+   rows when NULL) gets a share proportional to its size (largest remainders; at least one row per stratum when
+   n allows), drawn without replacement with a seeded generator. Row indices come out ascending. Returns the count
+   written to idx (which holds n + number of strata entries), or -1 when out of memory. */
+int64_t cs_sample_rows(int64_t nrows, const cs_column *strata, int64_t n, uint64_t seed, int64_t *idx);
+
+struct mc_buf;
+/* Appends the columns as CSV (comma-separated, a header line, RFC 4180 quoting where needed; floats in shortest
+   round-trip form, dates as YYYY-MM-DD, lists as space-separated items). */
+void cs_table_write_csv(const cs_table *t, struct mc_buf *b);
+
 #endif

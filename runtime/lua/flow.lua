@@ -7,6 +7,7 @@ local log = require "mercado.log"
 local runs = require "mercado.runs"
 local decl = require "mercado.params_decl"
 local util = require "mercado.util"
+local notify = require "mercado.notify"
 
 local flow = {}
 
@@ -248,6 +249,8 @@ function flow.run(def, opts)
   ctx:save()
   logger:emit("info", string.format("run %s started%s", rec.run_id,
     next(values) and (" with " .. util.scrub_secrets(describe_params(values))) or ""), "flow", { state = "Running" })
+  notify.emit({ event = "flow_start", flow = def.name, run_id = rec.run_id, parent_run_id = rec.parent_run_id,
+    timestamp = rec.start, params = rec.params, output_dir = output }, logger)
   local t0 = flow.clock.monotonic()
   -- print() inside the flow goes to the log
   local saved_print = print
@@ -283,6 +286,10 @@ function flow.run(def, opts)
   if rec.error and rec.error.traceback and rec.error.kind == "error" then
     logger:emit("debug", rec.error.traceback, "flow")
   end
+  notify.emit({ event = rec.state == "Completed" and "flow_success" or "flow_failure", flow = def.name,
+    run_id = rec.run_id, parent_run_id = rec.parent_run_id, timestamp = rec["end"], state = rec.state,
+    reason = rec.reason, duration_seconds = duration, error = rec.error and rec.error.message,
+    error_type = rec.error and rec.error.kind, output_dir = output }, logger)
   return result
 end
 
