@@ -109,6 +109,33 @@ void cs_column_release(cs_column *c) {
 
 int64_t cs_column_nitems(const cs_column *c) { return c->type == CS_LIST ? c->offsets[c->n] : 0; }
 
+static uint64_t hash_bytes64(uint64_t h, const void *data, size_t len) {
+  const unsigned char *p = data;
+  while (len >= 8) {
+    uint64_t w;
+    memcpy(&w, p, 8);
+    h = (h ^ w) * 0x9E3779B97F4A7C15ull;
+    h ^= h >> 29;
+    p += 8, len -= 8;
+  }
+  uint64_t w = 0;
+  memcpy(&w, p, len);
+  h = (h ^ w ^ ((uint64_t)len << 56)) * 0xBF58476D1CE4E5B9ull;
+  return h ^ (h >> 31);
+}
+
+uint64_t cs_column_fingerprint(const cs_column *c) {
+  uint64_t head[2] = {(uint64_t)c->type, (uint64_t)c->n};
+  uint64_t h = hash_bytes64(0x6D65726361646Full, head, sizeof head);
+  if (c->type == CS_LIST) {
+    h = hash_bytes64(h, c->offsets, sizeof(int64_t) * (size_t)(c->n + 1));
+    return hash_bytes64(h, c->items, sizeof(int32_t) * (size_t)cs_column_nitems(c));
+  }
+  h = hash_bytes64(h, c->v.i64, elem_size(c->type) * (size_t)c->n);
+  if (c->type == CS_STRING) h = hash_bytes64(h, c->dict_chars, (size_t)c->dict_off[c->ndict]);
+  return h;
+}
+
 double cs_column_get_f64(const cs_column *c, int64_t i) {
   switch (c->type) {
     case CS_INT64: return (double)c->v.i64[i];

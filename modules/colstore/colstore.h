@@ -81,6 +81,8 @@ int64_t cs_column_nitems(const cs_column *c);
 static inline const char *cs_column_str(const cs_column *c, int32_t code) {
   return c->dict_chars + c->dict_off[code];
 }
+/* A 64-bit fingerprint of the column's type and contents (for cache keys; not cryptographic). */
+uint64_t cs_column_fingerprint(const cs_column *c);
 /* Value of row i of a numeric column (int32/int64/float64/date) as a double. */
 double cs_column_get_f64(const cs_column *c, int64_t i);
 /* Whether the type is a scalar number (int32, int64, float64, date). */

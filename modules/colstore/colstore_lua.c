@@ -18,7 +18,7 @@
 ** Table methods: #t, t:names(), t:column(name) (also t[name]), t:select(names), t:with(name, col),
 **   t:rename(old, new), t:rows([n [, offset]]), t:head(n), t:sort(spec), t:top(k, spec), t:filter(conds),
 **   t:group_by(keys, aggs), t:distinct(names), t:join(other, {on = key | {lkey, rkey}, columns = {...}}),
-**   t:explode(listname), t:sample(n, {seed, strata}), t:to_csv(), c:recode(map)
+**   t:explode(listname), t:sample(n, {seed, strata}), t:to_csv(), c:recode(map), c:fingerprint()
 ** Sort specs: "col", "col desc", or {"col", "desc"}; several as an array. Ties are broken by the earlier row, so
 ** value_counts() orders by count descending, then value ascending.
 ** Group-by results are sorted by key ascending. Aggregates: count, sum, min, max, mean, count_distinct,
@@ -30,6 +30,7 @@
 */
 #include <errno.h>
 #include <glob.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -686,6 +687,14 @@ static int col_totable(lua_State *L) {
     push_cell(L, c, i);
     lua_rawseti(L, -2, i + 1);
   }
+  return 1;
+}
+
+/* c:fingerprint() -> 16 hex digits identifying the column's type and contents (for cache keys). */
+static int col_fingerprint(lua_State *L) {
+  char hex[17];
+  snprintf(hex, sizeof hex, "%016llx", (unsigned long long)cs_column_fingerprint(cs_lua_checkcolumn(L, 1)));
+  lua_pushstring(L, hex);
   return 1;
 }
 
@@ -1419,7 +1428,7 @@ static const luaL_Reg column_methods[] = {
   {"year", col_year},           {"month", col_month},
   {"day", col_day},             {"iso_year", col_iso_year},
   {"iso_week", col_iso_week},   {"day_of_week", col_day_of_week},
-  {"recode", col_recode},
+  {"recode", col_recode},      {"fingerprint", col_fingerprint},
   {"close", column_gc},         {NULL, NULL},
 };
 

@@ -1,0 +1,104 @@
+/* fp_util.c: threads, list comparison, hashing and top-k selection shared by the fpgrowth core files. */
+#include "fp_internal.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+
+void fp_parallel(int n, void *(*fn)(void *), void *arg, size_t size) {
+  pthread_t tid[FP_MAX_THREADS];
+  int started[FP_MAX_THREADS] = {0};
+  if (n > FP_MAX_THREADS) n = FP_MAX_THREADS;
+  for (int i = 1; i < n; i++) started[i] = pthread_create(&tid[i], NULL, fn, (char *)arg + (size_t)i * size) == 0;
+  fn(arg);
+  for (int i = 1; i < n; i++) {
+    if (started[i]) pthread_join(tid[i], NULL);
+    else fn((char *)arg + (size_t)i * size);
+  }
+}
+
+void fp_hint_huge(void *p, size_t bytes) {
+#ifdef MADV_HUGEPAGE
+  const uintptr_t huge = (uintptr_t)2 << 20;
+  uintptr_t lo = ((uintptr_t)p + huge - 1) & ~(huge - 1), hi = ((uintptr_t)p + bytes) & ~(huge - 1);
+  if (p && hi > lo) madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
+#else
+  (void)p;
+  (void)bytes;
+#endif
+}
+
+int fp_lex_cmp(const int32_t *a, int64_t na, const int32_t *b, int64_t nb) {
+  int64_t m = na < nb ? na : nb;
+  for (int64_t i = 0; i < m; i++)
+    if (a[i] != b[i]) return a[i] < b[i] ? -1 : 1;
+  return na < nb ? -1 : na > nb;
+}
+
+uint64_t fp_hash_items(const int32_t *a, int64_t n) {
+  uint64_t h = 0x9E3779B97F4A7C15ull ^ (uint64_t)n;
+  for (int64_t i = 0; i < n; i++) {
+    h ^= (uint32_t)a[i];
+    h *= 0xFF51AFD7ED558CCDull;
+    h ^= h >> 29;
+  }
+  h *= 0xC4CEB9FE1A85EC53ull;
+  return h ^ (h >> 32);
+}
+
+/* Heap helpers: the heap keeps the worst selected element at the root. */
+typedef struct topk {
+  int64_t *h;
+  int64_t len;
+  int (*better)(int64_t, int64_t, const void *);
+  const void *ctx;
+} topk;
+
+static void sift_down(topk *t, int64_t i) {
+  for (;;) {
+    int64_t l = 2 * i + 1, r = l + 1, w = i;
+    if (l < t->len && t->better(t->h[w], t->h[l], t->ctx)) w = l;
+    if (r < t->len && t->better(t->h[w], t->h[r], t->ctx)) w = r;
+    if (w == i) return;
+    int64_t tmp = t->h[i];
+    t->h[i] = t->h[w];
+    t->h[w] = tmp;
+    i = w;
+  }
+}
+
+static void sift_up(topk *t, int64_t i) {
+  while (i > 0) {
+    int64_t p = (i - 1) / 2;
+    if (!t->better(t->h[p], t->h[i], t->ctx)) return;
+    int64_t tmp = t->h[i];
+    t->h[i] = t->h[p];
+    t->h[p] = tmp;
+    i = p;
+  }
+}
+
+int64_t fp_top_k(int64_t n, int64_t k, int (*better)(int64_t, int64_t, const void *), const void *ctx,
+                 int64_t *out) {
+  if (k > n) k = n;
+  if (k <= 0) return 0;
+  topk t = {out, 0, better, ctx};
+  for (int64_t i = 0; i < n; i++) {
+    if (t.len < k) {
+      t.h[t.len++] = i;
+      sift_up(&t, t.len - 1);
+    } else if (better(i, t.h[0], ctx)) {
+      t.h[0] = i;
+      sift_down(&t, 0);
+    }
+  }
+  /* heap sort: repeatedly move the worst to the end */
+  for (int64_t end = k - 1; end > 0; end--) {
+    int64_t tmp = t.h[0];
+    t.h[0] = t.h[end];
+    t.h[end] = tmp;
+    t.len = end;
+    sift_down(&t, 0);
+  }
+  return k;
+}
