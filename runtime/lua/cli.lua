@@ -56,9 +56,11 @@ allowed values and documentation.]],
   runs = [[
 usage: mercado runs [--flow NAME] [--last N] [--output DIR]
        mercado runs show ID [--output DIR]
+       mercado runs prune [--keep N] [--older-than DAYS] [--output DIR]
 
 Lists recorded runs (newest first): id, flow, state, start, duration. `show` prints a run's parameters, tasks,
-attempts, durations and errors. Runs left Running by a process that died are marked Crashed.]],
+attempts, durations and errors. Runs left Running by a process that died are marked Crashed. `prune` deletes
+finished runs beyond the newest N and/or older than DAYS (runs in progress are kept).]],
   logs = [[
 usage: mercado logs ID [--level debug|info|warning|error] [--output DIR]
 
@@ -85,7 +87,10 @@ file, and writes DIR/dirty_manifest.json with the exact expected reader counts.]
 usage: mercado schedule [--config FILE] [--list]
 
 Runs flows on 5-field cron expressions and fixed intervals listed in a Lua config file (default:
-$MERCADO_SCHEDULE or ./mercado_schedule.lua). --list prints each entry's next five fire times.]],
+$MERCADO_SCHEDULE or ./mercado_schedule.lua); each run is an ordinary recorded `mercado run`. One run at a
+time; never two runs of a flow at once; ticks missed while busy or suspended run once. SIGTERM/SIGINT stop it
+after the running flow (a second signal cancels the flow, exit 130). --list prints each entry's next five fire
+times.]],
   version = "usage: mercado version\n\nPrints the mercado version.",
 }
 
@@ -304,7 +309,7 @@ function commands.run(args)
   local flow = require "mercado.flow"
   local result = flow.run(def, {
     values = values, nested = nested, output = output, loader = flow_loader,
-    command = "mercado run " .. table.concat(args, " "),
+    command = util.scrub_secrets("mercado run " .. table.concat(args, " ")),
   })
   if result.state == "Completed" then return EXIT_OK end
   if result.state == "Cancelled" then return EXIT_INTERRUPTED end
@@ -386,7 +391,8 @@ function commands.repl(args)
   return require("mercado.repl").run()
 end
 
-local RUNS_SPEC = { flow = { key = "flow" }, last = { key = "last" }, output = { key = "output" }, o = { key = "output" } }
+local RUNS_SPEC = { flow = { key = "flow" }, last = { key = "last" }, output = { key = "output" }, o = { key = "output" },
+  keep = { key = "keep" }, ["older-than"] = { key = "older_than" } }
 
 local function short_time(iso) return iso and iso:sub(1, 19):gsub("T", " ") or "-" end
 
@@ -425,6 +431,15 @@ function commands.runs(args)
       end
     end
     if rec.error and rec.error ~= json.null then out("error: ", tostring(rec.error.message), "\n") end
+    return EXIT_OK
+  elseif pos[1] == "prune" then
+    if not opts.keep and not opts.older_than then return usage_error("runs prune needs --keep N and/or --older-than DAYS", "runs") end
+    local keep = opts.keep and to_int(opts.keep, "--keep", "runs")
+    local days = opts.older_than and tonumber(opts.older_than)
+    if opts.older_than and not days then return usage_error("--older-than must be a number of days", "runs") end
+    local n, perr = runs.prune(output, keep, days)
+    if not n then err("mercado: ", tostring(perr), "\n") return EXIT_FAILED end
+    out(string.format("removed %d runs from %s\n", n, runs.dir(output)))
     return EXIT_OK
   elseif pos[1] then
     return usage_error("unknown runs subcommand '" .. pos[1] .. "'", "runs")

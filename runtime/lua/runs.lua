@@ -119,6 +119,50 @@ function runs.list(output, filter)
   return out
 end
 
+-- Removes a directory tree (files and subdirectories, no symlink is followed).
+local function remove_tree(path)
+  local lfs = require "lfs"
+  local attr = lfs.symlinkattributes(path)
+  if not attr then return true end
+  if attr.mode == "directory" then
+    for name in lfs.dir(path) do
+      if name ~= "." and name ~= ".." then
+        local ok, err = remove_tree(path .. "/" .. name)
+        if not ok then return nil, err end
+      end
+    end
+    return lfs.rmdir(path)
+  end
+  return os.remove(path)
+end
+
+-- Deletes finished runs: all but the newest `keep`, and (if given) those started more than `days` days ago.
+-- Runs still in progress are never removed. Returns the number removed.
+function runs.prune(output, keep, days)
+  local dirs = sys.glob(util.join(runs.dir(output), "*"))
+  table.sort(dirs, function(a, b) return a > b end)
+  local cutoff = days and (sys.now() - days * 86400) or nil
+  local removed, kept = 0, 0
+  for _, d in ipairs(dirs) do
+    local id = util.basename(d)
+    local active = sys.stat(util.join(runs.dir(output), ".active", id)) ~= nil
+    local rec = runs.load(output, id)
+    local old = false
+    if cutoff and rec and rec.start then
+      local y, mo, dd, h, mi, se = rec.start:match("^(%d+)-(%d+)-(%d+)T(%d+):(%d+):(%d+)")
+      if y then old = os.time { year = y, month = mo, day = dd, hour = h, min = mi, sec = se } < cutoff end
+    end
+    if not active and ((keep and kept >= keep) or old) then
+      local ok, err = remove_tree(d)
+      if not ok then return nil, err end
+      removed = removed + 1
+    elseif not active then
+      kept = kept + 1
+    end
+  end
+  return removed
+end
+
 -- Reads a run's log events (decoded), optionally at or above a level.
 function runs.events(output, id, min_level)
   local levels = { debug = 10, info = 20, warning = 30, error = 40 }

@@ -191,6 +191,15 @@ do
     local ok, ev = pcall(json.decode, line)
     T.check(ok and ev.run_id == rec.run_id and ev.ts and ev.level, "log.jsonl line is a JSON event: %s", line)
   end
+  -- pruning keeps the newest runs
+  T.mercado({ "run", FLOWS .. "retry.lua", "-q" }, { dir = dir })
+  T.mercado({ "run", FLOWS .. "retry.lua", "-q" }, { dir = dir })
+  local before = #sys.glob(dir .. "/output/runs/*")
+  local pc, po = T.mercado({ "runs", "prune", "--keep", "1" }, { dir = dir })
+  T.eq(pc, 0, "runs prune exit code")
+  T.contains(po, "removed " .. (before - 1) .. " runs", "prune reports what it removed")
+  T.eq(#sys.glob(dir .. "/output/runs/*"), 1, "one run kept")
+  T.eq(T.mercado({ "runs", "prune" }, { dir = dir }), 2, "prune without a limit is a usage error")
   T.eq(T.mercado({ "run", "no_such_flow" }, { dir = dir }), 2, "unknown flow exit code")
   T.eq(T.mercado({ "frobnicate" }, { dir = dir }), 2, "unknown command exit code")
   T.eq(T.mercado({ "run", "--help" }, { dir = dir }), 0, "run --help exit code")
