@@ -261,9 +261,14 @@ void cs_format_date(int32_t days, char *buf) {
 /* ---- JSON rows ---- */
 
 static void json_indent(mc_buf *b, int indent, int depth) {
+  static const char spaces[] = "\n                                                                ";
   if (!indent) return;
-  buf_addc(b, '\n');
-  for (int i = 0; i < indent * depth; i++) buf_addc(b, ' ');
+  int n = indent * depth;
+  if (n <= 64) buf_add(b, spaces, (size_t)n + 1);
+  else {
+    buf_addc(b, '\n');
+    for (int i = 0; i < n; i++) buf_addc(b, ' ');
+  }
 }
 
 static void json_cell(mc_buf *b, const cs_column *c, int64_t r, int indent, int depth) {
@@ -303,6 +308,16 @@ static void json_cell(mc_buf *b, const cs_column *c, int64_t r, int indent, int 
 
 void cs_table_write_json_rows(const cs_table *t, mc_buf *b, int indent, int depth) {
   int64_t n = t->n < 0 ? 0 : t->n;
+  /* each key, quoted and followed by its separator, is encoded once */
+  mc_buf keys;
+  buf_init(&keys);
+  size_t key_off[t->ncols + 1];
+  for (int c = 0; c < t->ncols; c++) {
+    key_off[c] = keys.len;
+    json_add_string(&keys, t->names[c], strlen(t->names[c]));
+    buf_add(&keys, indent ? ": " : ":", indent ? 2 : 1);
+  }
+  key_off[t->ncols] = keys.len;
   buf_addc(b, '[');
   for (int64_t r = 0; r < n; r++) {
     if (r) buf_addc(b, ',');
@@ -311,8 +326,7 @@ void cs_table_write_json_rows(const cs_table *t, mc_buf *b, int indent, int dept
     for (int c = 0; c < t->ncols; c++) {
       if (c) buf_addc(b, ',');
       json_indent(b, indent, depth + 2);
-      json_add_string(b, t->names[c], strlen(t->names[c]));
-      buf_add(b, indent ? ": " : ":", indent ? 2 : 1);
+      buf_add(b, keys.data + key_off[c], key_off[c + 1] - key_off[c]);
       json_cell(b, t->cols[c], r, indent, depth + 2);
     }
     if (t->ncols) json_indent(b, indent, depth + 1);
@@ -320,4 +334,6 @@ void cs_table_write_json_rows(const cs_table *t, mc_buf *b, int indent, int dept
   }
   if (n) json_indent(b, indent, depth);
   buf_addc(b, ']');
+  if (!buf_ok(&keys)) b->failed = 1;
+  buf_free(&keys);
 }

@@ -166,6 +166,10 @@ typedef struct chunk {
   vec rtext;   /* verbatim text of rejected lines */
   int oom;
   int done;
+  char last_date[10]; /* the previous row's date text and value: dates repeat line after line */
+  int32_t last_days;
+  int has_last_date;
+  vec tail;           /* a copy of a last line without newline, so every field is followed by a non-digit */
 } chunk;
 
 typedef struct reader {
@@ -254,27 +258,29 @@ static int parse_number(const char *p, size_t len, double *out) {
   return -1;
 }
 
-/* Appends the items of a list field; returns -1 on success or the reason. */
+/* Appends the items of a list field; returns -1 on success or the reason. The byte after the field is never a
+   digit (a delimiter, a line end, or the copy's newline), so digit runs need no bound check. */
 static int parse_list(chunk *ch, colbuf *cb, const csv_colspec *spec, span f) {
-  const char *p = f.p, *e = f.p + f.len;
-  char sep = spec->list_sep;
+  const unsigned char *p = (const unsigned char *)f.p, *e = p + f.len;
+  const unsigned char *issep = spec->issep;
   int32_t count = 0;
   for (;;) {
-    while (p < e && (*p == sep || *p == ' ' || *p == '\t')) p++;
+    while (p < e && issep[*p]) p++;
     if (p >= e) break;
-    const char *q = p;
-    int64_t v = 0;
+    const unsigned char *q = p;
     int neg = 0;
     if (*q == '-' || *q == '+') neg = *q++ == '-';
-    const char *digits = q;
-    while (q < e && (unsigned)(*q - '0') <= 9 && q - digits < 12) v = v * 10 + (*q++ - '0');
-    if (q == digits || (q < e && *q != sep && *q != ' ' && *q != '\t')) {
+    const unsigned char *digits = q;
+    uint64_t u = 0;
+    while ((unsigned)(*q - '0') <= 9) u = u * 10 + (uint64_t)(*q++ - '0');
+    int64_t v;
+    if (q == digits || q - digits > 10 || (q < e && !issep[*q])) {
       /* not a plain short integer (a long one, or garbage): the general parser decides */
-      while (q < e && *q != sep && *q != ' ' && *q != '\t') q++;
-      int r = parse_i64(p, (size_t)(q - p), &v, INT32_MIN, INT32_MAX);
+      while (q < e && !issep[*q]) q++;
+      int r = parse_i64((const char *)p, (size_t)(q - p), &v, INT32_MIN, INT32_MAX);
       if (r >= 0) return r;
     } else {
-      if (neg) v = -v;
+      v = neg ? -(int64_t)u : (int64_t)u;
       if (v < INT32_MIN || v > INT32_MAX) return CSV_INT_RANGE;
     }
     int fail = 0;
@@ -293,6 +299,27 @@ static int parse_list(chunk *ch, colbuf *cb, const csv_colspec *spec, span f) {
   return -1;
 }
 
+/* An int32 field: a fast path for plain short numbers, else the general parser. */
+static int parse_int32(span f, int32_t *out) {
+  if (f.len >= 1 && f.len <= 9) {
+    uint32_t v = 0;
+    size_t i = 0;
+    for (; i < f.len; i++) {
+      unsigned d = (unsigned)(f.p[i] - '0');
+      if (d > 9) break;
+      v = v * 10 + d;
+    }
+    if (i == f.len) {
+      *out = (int32_t)v;
+      return -1;
+    }
+  }
+  int64_t v;
+  int r = parse_i64(f.p, f.len, &v, INT32_MIN, INT32_MAX);
+  if (r < 0) *out = (int32_t)v;
+  return r;
+}
+
 /* Converts one field into its column; returns -1 on success or the reason. */
 static int convert_field(chunk *ch, colbuf *cb, const csv_colspec *spec, span f) {
   int fail = 0, r;
@@ -300,9 +327,9 @@ static int convert_field(chunk *ch, colbuf *cb, const csv_colspec *spec, span f)
   if (spec->type != CS_STRING) trim_span(&f);
   switch (spec->type) {
     case CS_INT32: {
-      int64_t v;
-      if ((r = parse_i64(f.p, f.len, &v, INT32_MIN, INT32_MAX)) >= 0) return r;
-      VEC_PUSH(&cb->vals, int32_t, (int32_t)v, fail = 1);
+      int32_t v;
+      if ((r = parse_int32(f, &v)) >= 0) return r;
+      VEC_PUSH(&cb->vals, int32_t, v, fail = 1);
       break;
     }
     case CS_INT64: {
@@ -313,7 +340,14 @@ static int convert_field(chunk *ch, colbuf *cb, const csv_colspec *spec, span f)
     }
     case CS_DATE: {
       int32_t v;
-      if ((r = parse_date(f.p, f.len, &v)) >= 0) return r;
+      if (ch->has_last_date && f.len == 10 && memcmp(f.p, ch->last_date, 10) == 0) {
+        v = ch->last_days;
+      } else {
+        if ((r = parse_date(f.p, f.len, &v)) >= 0) return r;
+        memcpy(ch->last_date, f.p, 10);
+        ch->last_days = v;
+        ch->has_last_date = 1;
+      }
       VEC_PUSH(&cb->vals, int32_t, v, fail = 1);
       break;
     }
@@ -411,7 +445,19 @@ static void parse_plain(reader *rd, chunk *ch, const char *p) {
   while (p < ch->end) {
     const char *nl = memchr(p, '\n', (size_t)(ch->end - p));
     const char *next = nl ? nl + 1 : ch->end;
-    const char *e = line_content_end(p, nl ? nl : ch->end);
+    if (!nl) { /* the file's last line has no newline: parse a copy that has one */
+      size_t len = (size_t)(ch->end - p);
+      ch->tail.len = 0;
+      if (vec_reserve(&ch->tail, len + 1) != 0) {
+        ch->oom = 1;
+        return;
+      }
+      memcpy(ch->tail.p, p, len);
+      ch->tail.p[len] = '\n';
+      p = ch->tail.p;
+      nl = p + len;
+    }
+    const char *e = line_content_end(p, nl);
     int64_t line = ch->nlines++;
     if (e == p) {
       ch->empty++;
@@ -430,7 +476,7 @@ static void parse_quoted(reader *rd, chunk *ch, const char *p) {
   const csv_options *o = rd->opt;
   span fields[CSV_MAX_FIELDS + 1];
   vec scratch = {0};
-  size_t starts[CSV_MAX_FIELDS + 2];
+  size_t starts[CSV_MAX_FIELDS + 2], ends[CSV_MAX_FIELDS + 2];
   while (p < ch->end) {
     const char *rec = p;
     int64_t line = ch->nlines;
@@ -467,9 +513,9 @@ static void parse_quoted(reader *rd, chunk *ch, const char *p) {
           p++;
         }
       }
-      if (nf <= CSV_MAX_FIELDS) starts[nf] = fstart;
+      if (nf <= CSV_MAX_FIELDS) starts[nf] = fstart, ends[nf] = scratch.len;
       nf++;
-      starts[nf <= CSV_MAX_FIELDS ? nf : CSV_MAX_FIELDS + 1] = scratch.len;
+      if (vec_reserve(&scratch, 1) == 0) scratch.p[scratch.len++] = '\0'; /* a non-digit after every field */
       if (bad) { /* skip to the end of the physical line */
         while (p < ch->end && *p != '\n') p++;
       }
@@ -488,7 +534,7 @@ static void parse_quoted(reader *rd, chunk *ch, const char *p) {
     } else {
       int n = nf > o->ncols + 1 ? o->ncols + 1 : nf;
       for (int i = 0; i < n && i <= CSV_MAX_FIELDS; i++) {
-        size_t a = starts[i], b = starts[i + 1];
+        size_t a = starts[i], b = ends[i];
         if (i == nf - 1) /* the last field keeps no trailing \r or spaces */
           while (b > a && (scratch.p[b - 1] == '\r' || scratch.p[b - 1] == ' ')) b--;
         fields[i] = (span){scratch.p + a, b - a};
@@ -523,37 +569,30 @@ static const char *skip_preamble(reader *rd, chunk *ch, int capture) {
   return nl ? nl + 1 : ch->end;
 }
 
-/* Counting pass (direct mode): non-empty lines and the items of each list field, upper bounds of what the parse
-   keeps, so every chunk can write straight into its slice of the final columns. */
+/* Counting pass (direct mode): lines (an upper bound on kept rows) and, for list columns, half the bytes (an upper
+   bound on items: each takes a digit and a separator), so every chunk can write straight into its slice of the
+   final columns. The slices are closed up afterwards. */
 static void count_chunk(reader *rd, chunk *ch) {
-  const csv_options *o = rd->opt;
   const char *p = ch->at_file_start ? skip_preamble(rd, ch, 0) : ch->begin;
+  int64_t lines = 0;
   while (p < ch->end) {
+    lines++;
     const char *nl = memchr(p, '\n', (size_t)(ch->end - p));
-    const char *next = nl ? nl + 1 : ch->end;
-    const char *e = line_content_end(p, nl ? nl : ch->end);
-    if (e > p) {
-      ch->est_rows++;
-      const char *f = p;
-      for (int c = 0; c < o->ncols && f; c++) {
-        const char *fe = memchr(f, o->delimiter, (size_t)(e - f));
-        if (o->cols[c].type == CS_LIST && !o->cols[c].skip) {
-          const char *q = f, *qe = fe ? fe : e;
-          char sep = o->cols[c].list_sep;
-          int64_t tokens = 0;
-          int in_sep = 1;
-          for (; q < qe; q++) {
-            int is_sep = *q == sep || *q == ' ' || *q == '\t';
-            tokens += in_sep && !is_sep;
-            in_sep = is_sep;
-          }
-          ch->est_items[c] += tokens;
-        }
-        f = fe ? fe + 1 : NULL;
-      }
-    }
-    p = next;
+    if (!nl) break;
+    p = nl + 1;
   }
+  ch->est_rows = lines;
+  for (int c = 0; c < rd->opt->ncols; c++)
+    if (rd->opt->cols[c].type == CS_LIST && !rd->opt->cols[c].skip) ch->est_items[c] = (ch->end - ch->begin) / 2 + 1;
+}
+
+/* Drops a parsed chunk's pages of the mapped file from our memory (they stay in the page cache): the file never
+   sits in memory whole next to the columns it becomes. */
+static void release_text(chunk *ch) {
+  long page = sysconf(_SC_PAGESIZE);
+  uintptr_t lo = ((uintptr_t)ch->begin + (uintptr_t)page - 1) & ~((uintptr_t)page - 1);
+  uintptr_t hi = (uintptr_t)ch->end & ~((uintptr_t)page - 1);
+  if (hi > lo) madvise((void *)lo, hi - lo, MADV_DONTNEED);
 }
 
 static void parse_chunk(reader *rd, chunk *ch) {
@@ -586,6 +625,7 @@ static void *worker(void *arg) {
     chunk *ch = &rd->chunks[i];
     parse_chunk(rd, ch);
     if (ch->oom) atomic_store(&rd->stop, 1);
+    release_text(ch);
     if (rd->opt->progress) rd->opt->progress(rd->opt->progress_ud, ch->end - ch->begin);
   }
   return NULL;
@@ -761,6 +801,8 @@ static cs_column *finish_direct(reader *rd, int c, int64_t nrows) {
     for (int64_t r = 0; r < nrows; r++) col->offsets[r + 1] = col->offsets[r] + cnt[r];
     free(rd->counts[c]);
     rd->counts[c] = NULL;
+    int32_t *fit = realloc(col->items, sizeof(int32_t) * (size_t)(item > 0 ? item : 1)); /* give back the slack */
+    if (fit) col->items = fit;
   }
   col->n = nrows;
   return col;
@@ -901,6 +943,7 @@ static void free_chunks(reader *rd) {
     free(ch->item_off);
     free(ch->rejects.p);
     free(ch->rtext.p);
+    free(ch->tail.p);
   }
   free(rd->chunks);
   rd->chunks = NULL;
@@ -968,7 +1011,7 @@ static int prepare_direct(reader *rd) {
         free(it);
         goto done;
       }
-      cs_hint_huge(it, sizeof(int32_t) * (size_t)items[c]);
+      /* no huge pages here: each chunk fills only part of its slice, and 2 MB pages would round that up */
       cs_column_set_items(rd->final[c], it);
     }
     for (int k = 0; k < rd->nchunks; k++) {
@@ -1016,6 +1059,11 @@ int csv_read(const char *const *paths, int nfiles, const csv_options *opt, csv_r
   if (make_chunks(&rd) != 0) {
     snprintf(res->error, sizeof res->error, "out of memory");
     goto cleanup;
+  }
+  for (int c = 0; c < opt->ncols; c++) { /* list item separators: the declared one, spaces and tabs */
+    csv_colspec *cs_ = &opt->cols[c];
+    memset(cs_->issep, 0, sizeof cs_->issep);
+    cs_->issep[(unsigned char)cs_->list_sep] = cs_->issep[' '] = cs_->issep['\t'] = 1;
   }
   rd.direct = !opt->quote;
   if (rd.direct) {

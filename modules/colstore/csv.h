@@ -32,6 +32,7 @@ typedef struct csv_colspec {
   int skip;        /* read and ignore the field */
   char list_sep;   /* item separator of a list column (runs of it count as one) */
   int allow_empty; /* a list column may be empty */
+  unsigned char issep[256]; /* filled by csv_read: bytes that separate list items (list_sep, space, tab) */
 } csv_colspec;
 
 /* A column whose value comes from the file (e.g. the store id in "102_Tran.csv"), not from its content. */

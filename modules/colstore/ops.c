@@ -9,6 +9,11 @@
 #include "buf.h"
 #include "json.h"
 
+static int cmp_i32_fwd(const void *a, const void *b) {
+  int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+  return (x > y) - (x < y);
+}
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +36,20 @@ typedef struct keycodes {
 static double elem_value(const cs_column *c, int is_list, int64_t r, int64_t e) {
   if (is_list) return (double)c->items[e];
   return cs_column_get_f64(c, r);
+}
+
+/* Sorts a short array in place (insertion sort; qsort for long ones). */
+static void sort_small_i32(int32_t *a, size_t n) {
+  if (n > 32) {
+    qsort(a, n, sizeof(int32_t), cmp_i32_fwd);
+    return;
+  }
+  for (size_t i = 1; i < n; i++) {
+    int32_t x = a[i];
+    size_t j = i;
+    while (j > 0 && a[j - 1] > x) a[j] = a[j - 1], j--;
+    a[j] = x;
+  }
 }
 
 static int cmp_i32(const void *a, const void *b) {
@@ -499,7 +518,7 @@ static cs_column *agg_distinct(const grouping *g, const cs_column *c, int collec
       if (collect) items[at++] = (int32_t)values[v];
     }
     if (collect) {
-      qsort(items + first, (size_t)(at - first), sizeof(int32_t), cmp_i32);
+      sort_small_i32(items + first, (size_t)(at - first));
       out->offsets[k + 1] = at;
     } else {
       out->v.i64[k] = distinct;
@@ -870,75 +889,79 @@ cs_column *cs_list_distinct_lengths(const cs_column *list) {
 
 cs_column *cs_list_remap(const cs_column *list, const cs_column *keys, const cs_column *values, char *err,
                          size_t errlen) {
-  /* CSR of key -> sorted distinct values, over the key range */
+  /* CSR of key -> values over the key range; per row, values are deduplicated with a stamp array over the value
+     range (small: categories), and only the distinct ones are sorted */
   int64_t np = keys->n;
   cs_column *out = NULL;
-  int64_t *start = NULL, *cursor = NULL;
+  int64_t *start = NULL, *cursor = NULL, *stamp = NULL;
   int32_t *mapped = NULL, *row = NULL;
-  int32_t klo = 0, khi = -1;
+  int32_t klo = 0, khi = -1, vlo = 0, vhi = -1;
   for (int64_t i = 0; i < np; i++) {
-    int32_t k = keys->v.i32[i];
+    int32_t k = keys->v.i32[i], v = values->v.i32[i];
     if (i == 0 || k < klo) klo = k;
     if (i == 0 || k > khi) khi = k;
+    if (i == 0 || v < vlo) vlo = v;
+    if (i == 0 || v > vhi) vhi = v;
   }
-  int64_t range = np ? (int64_t)khi - klo + 1 : 0;
-  if (range > DENSE_LIMIT) {
-    snprintf(err, errlen, "remap: key range %lld too wide (at most %d)", (long long)range, DENSE_LIMIT);
+  int64_t range = np ? (int64_t)khi - klo + 1 : 0, vrange = np ? (int64_t)vhi - vlo + 1 : 0;
+  if (range > DENSE_LIMIT || vrange > DENSE_LIMIT) {
+    snprintf(err, errlen, "remap: key or value range too wide (at most %d)", DENSE_LIMIT);
     return NULL;
   }
   start = calloc((size_t)range + 2, sizeof(int64_t));
   cursor = malloc(sizeof(int64_t) * ((size_t)range + 2));
   mapped = malloc(sizeof(int32_t) * (size_t)(np > 0 ? np : 1));
-  if (!start || !cursor || !mapped) goto oom;
+  stamp = malloc(sizeof(int64_t) * (size_t)(vrange > 0 ? vrange : 1));
+  if (!start || !cursor || !mapped || !stamp) goto oom;
+  for (int64_t i = 0; i < vrange; i++) stamp[i] = -1;
   for (int64_t i = 0; i < np; i++) start[keys->v.i32[i] - klo + 1]++;
   for (int64_t k = 0; k < range; k++) start[k + 1] += start[k];
   memcpy(cursor, start, sizeof(int64_t) * ((size_t)range + 1));
   for (int64_t i = 0; i < np; i++) mapped[cursor[keys->v.i32[i] - klo]++] = values->v.i32[i];
-  /* output: per row, the union of its items' values, sorted and distinct */
   out = cs_column_new(CS_LIST, list->n);
   if (!out) goto oom;
-  int64_t cap = 1024, at = 0;
-  row = malloc(sizeof(int32_t) * 1024);
+  int64_t cap = cs_column_nitems(list) * 2 + 1024, at = 0; /* most items map to one or two values */
+  size_t rowcap = 1024;
+  row = malloc(sizeof(int32_t) * rowcap);
   int32_t *items = malloc(sizeof(int32_t) * (size_t)cap);
   if (!row || !items) {
     free(items);
     goto oom;
   }
   cs_column_set_items(out, items);
-  size_t rowcap = 1024;
   for (int64_t r = 0; r < list->n; r++) {
     size_t nrow = 0;
     for (int64_t e = list->offsets[r]; e < list->offsets[r + 1]; e++) {
       int64_t k = (int64_t)list->items[e] - klo;
       if (k < 0 || k >= range) continue;
       for (int64_t j = start[k]; j < start[k + 1]; j++) {
+        int32_t v = mapped[j];
+        if (stamp[v - vlo] == r) continue;
+        stamp[v - vlo] = r;
         if (nrow == rowcap) {
           int32_t *bigger = realloc(row, sizeof(int32_t) * rowcap * 2);
           if (!bigger) goto oom;
           row = bigger, rowcap *= 2;
         }
-        row[nrow++] = mapped[j];
+        row[nrow++] = v;
       }
     }
-    qsort(row, nrow, sizeof(int32_t), cmp_i32);
-    size_t u = 0;
-    for (size_t i = 0; i < nrow; i++)
-      if (i == 0 || row[i] != row[u - 1]) row[u++] = row[i];
-    if (at + (int64_t)u > cap) {
-      while (at + (int64_t)u > cap) cap *= 2;
+    sort_small_i32(row, nrow);
+    if (at + (int64_t)nrow > cap) {
+      while (at + (int64_t)nrow > cap) cap *= 2;
       int32_t *bigger = realloc(out->items, sizeof(int32_t) * (size_t)cap);
       if (!bigger) goto oom;
       out->items = bigger;
     }
-    memcpy(out->items + at, row, sizeof(int32_t) * u);
-    at += (int64_t)u;
+    memcpy(out->items + at, row, sizeof(int32_t) * nrow);
+    at += (int64_t)nrow;
     out->offsets[r + 1] = at;
   }
-  free(start), free(cursor), free(mapped), free(row);
+  free(start), free(cursor), free(mapped), free(row), free(stamp);
   return out;
 oom:
   snprintf(err, errlen, "remap: out of memory");
-  free(start), free(cursor), free(mapped), free(row);
+  free(start), free(cursor), free(mapped), free(row), free(stamp);
   cs_column_release(out);
   return NULL;
 }
