@@ -138,7 +138,7 @@ return flow.define {
     top_n = { type = "int", default = 10, min = 1, max = 1000, doc = "kept for symmetry with executive_summary" },
   }),
   run = function(ctx, p)
-    local ds = ctx:task("load data", { retries = 1, retry_delay = 5 }, dataset.load, ctx, p)
+    local ds = ctx:task("load data", dataset.LOAD_TASK, dataset.load, ctx, p)
     local files = {}
     ctx:task("write time series", {}, function()
       local daily = write_series(ctx, ds.tx, files)

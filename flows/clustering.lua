@@ -164,7 +164,7 @@ return flow.define {
     max_iter = { type = "int", default = 300, min = 1, max = 100000, doc = "iterations per restart" },
   }),
   run = function(ctx, p)
-    local ds = ctx:task("load data", { retries = 1, retry_delay = 5 }, dataset.load, ctx, p)
+    local ds = ctx:task("load data", dataset.LOAD_TASK, dataset.load, ctx, p)
     local features = ctx:task("build features", {}, build_features, ds)
     local k = p.n_clusters
     local model = ctx:task("fit k-means", {}, function()

@@ -27,7 +27,7 @@ local function mb(bytes) return string.format("%.1f MB", bytes / 1048576) end
 local function watched_files(dir)
   local out = {}
   for _, pat in ipairs { "transactions/*_Tran.csv", "products/*.csv" } do
-    for _, path in ipairs(sys.glob(dir .. "/" .. pat)) do out[#out + 1] = path:sub(#dir + 2) end
+    for _, path in ipairs(require("mercado.util").glob(dir, pat)) do out[#out + 1] = path:sub(#dir + 2) end
   end
   table.sort(out)
   return out

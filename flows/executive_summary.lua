@@ -83,7 +83,7 @@ return flow.define {
     top_n = { type = "int", default = 10, min = 1, max = 1000, doc = "length of every top-N list" },
   }),
   run = function(ctx, p)
-    local ds = ctx:task("load data", { retries = 1, retry_delay = 5 }, dataset.load, ctx, p)
+    local ds = ctx:task("load data", dataset.LOAD_TASK, dataset.load, ctx, p)
     local files = {}
     ctx:task("write summary", {}, function()
       files[#files + 1] = write_basic_metrics(ctx, ds)

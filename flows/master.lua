@@ -31,7 +31,7 @@ return flow.define {
   run = function(ctx, p)
     local t0 = require("mercado.sys").monotonic()
     local source = { data_dir = p.data_dir, source = p.source, conninfo = p.conninfo }
-    ctx:task("validate input", { retries = 2, retry_delay = 10 }, function()
+    ctx:task("validate input", { retries = 2, retry_delay = 10, retry_on = dataset.transient }, function()
       local ds = dataset.load(ctx, p)
       if #ds.categories == 0 then error("no categories in the input", 0) end
       if #ds.product_categories == 0 then error("no product categories in the input", 0) end

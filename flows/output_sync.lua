@@ -20,7 +20,7 @@ end
 local function dashboard_files(output, skip)
   local files = {}
   for _, pattern in ipairs { "summary/*.json", "analytics/*.json", "advanced/*/*.json", "recommendations/*.json" } do
-    for _, path in ipairs(sys.glob(output .. "/" .. pattern)) do
+    for _, path in ipairs(require("mercado.util").glob(output, pattern)) do
       local rel = path:sub(#output + 2)
       local skipped = false
       for _, prefix in ipairs(skip) do

@@ -22,7 +22,7 @@ local CACHE_KEEP = 4 -- cache files kept under <output>/data/ (the most recent)
 
 -- Keeps the most recently written cache files, removing older ones.
 local function prune_cache(ctx, current)
-  local files = sys.glob(ctx.output .. "/data/fpgrowth-*.bin")
+  local files = require("mercado.util").glob(ctx.output .. "/data", "fpgrowth-*.bin")
   table.sort(files, function(a, b)
     local sa, sb = sys.stat(a), sys.stat(b)
     return (sa and sa.mtime or 0) > (sb and sb.mtime or 0)
@@ -121,17 +121,20 @@ return flow.define {
     recs_per_product = { type = "int", default = 5, min = 1, max = 100, doc = "recommendations per product" },
     recs_per_customer = { type = "int", default = 5, min = 1, max = 100, doc = "recommendations per customer" },
     max_customers = { type = "int", default = 200, min = 0, max = 1000000, doc = "customers in customer_recommendations.json" },
+    max_itemsets = { type = "int", default = 1000000, min = 1, max = 100000000,
+      doc = "safety bound: mining stops with an error past this many itemsets (raise min_support)" },
     customer_rules = { type = "int", default = 300, min = 1, max = 100000000,
       doc = "customer recommendations use the best rules by lift, this many (as the old system: 300)" },
   }),
   run = function(ctx, p)
-    local ds = ctx:task("load data", { retries = 1, retry_delay = 5 }, dataset.load, ctx, p)
+    local ds = ctx:task("load data", dataset.LOAD_TASK, dataset.load, ctx, p)
     local cache_state = "miss"
     local itemsets, rules = ctx:task("mine rules", {}, function()
       -- the cache key covers the baskets' contents and every parameter that changes the mined rules
       local baskets = ds.tx:column("products")
       local key = sys.sha256(table.concat({ "fpgrowth-v1", baskets:fingerprint(), tostring(#baskets),
-        string.format("%.17g", p.min_support), string.format("%.17g", p.min_confidence) }, "|")):sub(1, 32)
+        string.format("%.17g", p.min_support), string.format("%.17g", p.min_confidence), tostring(p.max_itemsets) },
+        "|")):sub(1, 32)
       local path = ctx:output_path("data/fpgrowth-" .. key .. ".bin")
       local s, r = fpg.load_cache(path, key)
       if s then
@@ -139,7 +142,7 @@ return flow.define {
         ctx.log.info("mined rules reused from %s", path)
       else
         local err
-        s, err = fpg.mine(baskets, p.min_support)
+        s, err = fpg.mine(baskets, p.min_support, { max_itemsets = p.max_itemsets })
         if not s then error(err, 0) end
         r = fpg.rules(s, p.min_confidence)
         local ok, werr = fpg.save_cache(path, key, s, r)

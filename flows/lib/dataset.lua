@@ -50,7 +50,7 @@ local function load_csv(ctx, p)
   local dir = p.data_dir
   local st = sys.stat(dir)
   if not st or st.type ~= "directory" then fail("data directory %s does not exist (set -p data_dir=DIR)", dir) end
-  local files = sys.glob(dir .. "/transactions/*_Tran.csv")
+  local files = require("mercado.util").glob(dir .. "/transactions", "*_Tran.csv")
   if #files == 0 then fail("no transaction files %s/transactions/*_Tran.csv", dir) end
   sys.mkdirs(ctx.run_dir .. "/rejects")
   local tx, rep = cs.read_csv(files, with(dataset.BASKETS, { rejects_path = ctx.run_dir .. "/rejects/transactions.txt" }))
@@ -95,6 +95,16 @@ local function cache_key(p)
     p.date_to or "" }, "\0")
 end
 
+-- Whether a loading error is worth retrying: a lost or refused database connection, not a missing or bad file.
+function dataset.transient(err)
+  if type(err) ~= "table" then return false end
+  local sqlstate = err.sqlstate or (type(err.message) == "string" and err.message:match("pg: (%w%w%w%w%w)"))
+  return err.connection_lost == true or (type(sqlstate) == "string" and sqlstate:sub(1, 2) == "08")
+end
+
+-- Task options for loading: retried once, after 5 s, when the failure is transient.
+dataset.LOAD_TASK = { retries = 1, retry_delay = 5, retry_on = dataset.transient }
+
 -- dataset.load(ctx, p) -> {tx, categories, product_categories, input}. Reuses ctx.shared's copy when a parent flow
 -- already loaded the same data with the same selection.
 function dataset.load(ctx, p)
@@ -112,6 +122,10 @@ function dataset.load(ctx, p)
     ds = p.source == "postgres" and load_postgres(ctx, p) or load_csv(ctx, p)
     ctx.log.info("loaded %d baskets, %d units, %d categories, %d catalog rows", #ds.tx,
       ds.tx:column("products"):nitems(), #ds.categories, #ds.product_categories)
+  end
+  if #ds.tx == 0 then
+    fail("no baskets in the input: every transaction line was empty or rejected (see the rejects files under %s)",
+      ctx.run_dir .. "/rejects")
   end
   ds = select(ds, p)
   if #ds.tx == 0 then fail("no baskets left after the selection (stores/date_from/date_to)") end

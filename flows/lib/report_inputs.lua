@@ -64,7 +64,7 @@ end
 -- as a relative path; nil and the pattern described when none matches.
 function Source:newest(sub, pattern, describe)
   local best, best_t
-  for _, path in ipairs(sys.glob(self.dir .. "/" .. sub .. "/*.json") or {}) do
+  for _, path in ipairs(require("mercado.util").glob(self.dir .. "/" .. sub, "*.json") or {}) do
     local name = path:match("[^/]+$")
     if name:match(pattern) then
       local info = sys.stat(path)

@@ -201,10 +201,12 @@ static int read_state_gc(lua_State *L) {
   return 0;
 }
 
-/* Appends the files a path or glob names to the array at list_idx. Returns nil, err if a glob matches nothing. */
+/* Appends the files a path or glob names to the array at list_idx (a path that exists is never a pattern; in a
+   pattern, `\\` escapes a special character). Returns 0 if a glob matches nothing. */
 static int expand_path(lua_State *L, const char *p, int list_idx) {
   lua_Integer n = (lua_Integer)lua_rawlen(L, list_idx);
-  if (!strpbrk(p, "*?[")) {
+  struct stat st;
+  if (!strpbrk(p, "*?[\\") || lstat(p, &st) == 0) { /* an existing path is taken literally, brackets and all */
     lua_pushstring(L, p);
     lua_rawseti(L, list_idx, n + 1);
     return 1;

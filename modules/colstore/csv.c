@@ -143,7 +143,11 @@ typedef struct reject_rec {
   int64_t line; /* chunk-local physical line index (0-based) until numbered at merge */
   csv_reason reason;
   size_t text_off, text_len;
+  size_t full_len; /* the line's length: only its first REJECT_TEXT_MAX bytes are kept */
 } reject_rec;
+
+/* Bytes of a rejected line kept for the rejects file (a 1 GB line must not be copied whole). */
+#define REJECT_TEXT_MAX 4096
 
 typedef struct colbuf {
   vec vals;     /* scalar values, or per-row item counts (int32) for lists */
@@ -372,14 +376,15 @@ static int convert_field(chunk *ch, colbuf *cb, const csv_colspec *spec, span f)
 
 static void record_reject(reader *rd, chunk *ch, int64_t line, csv_reason why, const char *text, size_t len) {
   ch->rejected[why]++;
-  size_t off = ch->rtext.len;
+  size_t off = ch->rtext.len, full = len;
+  if (len > REJECT_TEXT_MAX) len = REJECT_TEXT_MAX;
   if (vec_reserve(&ch->rtext, len) != 0) {
     ch->oom = 1;
     return;
   }
   memcpy(ch->rtext.p + off, text, len);
   ch->rtext.len += len;
-  reject_rec rec = {line, why, off, len};
+  reject_rec rec = {line, why, off, len, full};
   VEC_PUSH(&ch->rejects, reject_rec, rec, ch->oom = 1);
   atomic_fetch_add(&rd->nrejects, 1);
   if (rd->opt->fail_fast) {
@@ -636,13 +641,19 @@ static void *worker(void *arg) {
 static int map_files(reader *rd) {
   csv_result *res = rd->res;
   for (int i = 0; i < rd->nfiles; i++) {
-    int fd = open(rd->paths[i], O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: a FIFO named like a CSV must not hang the open; it is refused below as not a regular file */
+    int fd = open(rd->paths[i], O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
       snprintf(res->error, sizeof res->error, "cannot open %s: %s", rd->paths[i], strerror(errno));
       return -1;
     }
     struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    if (fstat(fd, &st) != 0) {
+      snprintf(res->error, sizeof res->error, "cannot read %s: %s", rd->paths[i], strerror(errno));
+      close(fd);
+      return -1;
+    }
+    if (!S_ISREG(st.st_mode)) {
       snprintf(res->error, sizeof res->error, "cannot read %s: %s", rd->paths[i],
                S_ISDIR(st.st_mode) ? "is a directory" : "not a regular file");
       close(fd);
@@ -922,6 +933,8 @@ static void collect_stats(reader *rd) {
                  csv_reason_text(rr[i].reason));
       buf_addf(&res->rejects, "%s:%lld: %s\t", path, (long long)line, csv_reason_text(rr[i].reason));
       buf_add(&res->rejects, ch->rtext.p + rr[i].text_off, rr[i].text_len);
+      if (rr[i].full_len > rr[i].text_len)
+        buf_addf(&res->rejects, " [... %zu more bytes]", rr[i].full_len - rr[i].text_len);
       buf_addc(&res->rejects, '\n');
       res->nrejects++;
     }

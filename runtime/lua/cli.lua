@@ -334,7 +334,7 @@ function commands.flows(args)
   local seen = {}
   local any = false
   for _, d in ipairs(dirs) do
-    local files = sys.glob(util.join(d, "*.lua"))
+    local files = util.glob(d, "*.lua")
     for _, f in ipairs(files) do
       local name = util.basename(f):gsub("%.lua$", "")
       if not seen[name] then

@@ -201,15 +201,18 @@ end
 function Ctx:output_path(rel)
   local path = util.join(self.output, rel)
   local ok, err = sys.mkdirs(util.dirname(path))
-  if not ok then error(err, 2) end
+  if not ok then error(err, 0) end
   return path
 end
 
--- Writes text to <output>/<rel> atomically; raises with the path on failure.
+-- Writes text to <output>/<rel> atomically; raises "cannot write PATH: reason" on failure (the previous file stays).
 function Ctx:write_text(rel, text)
   local path = self:output_path(rel)
   local ok, err = sys.write_atomic(path, text)
-  if not ok then error(err, 2) end
+  if not ok then
+    local reason = tostring(err):match(": ([^:]+)$") or tostring(err)
+    error(string.format("cannot write %s: %s", path, reason), 0)
+  end
   return path
 end
 

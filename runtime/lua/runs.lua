@@ -71,7 +71,7 @@ function runs.reap_crashed(output)
   local active = util.join(runs.dir(output), ".active")
   if not util.is_dir(active) then return 0 end
   local reaped = 0
-  for _, marker in ipairs(sys.glob(util.join(active, "*"))) do
+  for _, marker in ipairs(util.glob(active, "*")) do
     local id = util.basename(marker)
     local text = util.read_file(marker)
     local ok, m = pcall(json.decode, text or "")
@@ -106,7 +106,7 @@ end
 -- Lists run records, newest first. filter: {flow =, last =}.
 function runs.list(output, filter)
   filter = filter or {}
-  local dirs = sys.glob(util.join(runs.dir(output), "*"))
+  local dirs = util.glob(runs.dir(output), "*")
   table.sort(dirs, function(a, b) return a > b end)
   local out = {}
   for _, d in ipairs(dirs) do
@@ -139,7 +139,7 @@ end
 -- Deletes finished runs: all but the newest `keep`, and (if given) those started more than `days` days ago.
 -- Runs still in progress are never removed. Returns the number removed.
 function runs.prune(output, keep, days)
-  local dirs = sys.glob(util.join(runs.dir(output), "*"))
+  local dirs = util.glob(runs.dir(output), "*")
   table.sort(dirs, function(a, b) return a > b end)
   local cutoff = days and (sys.now() - days * 86400) or nil
   local removed, kept = 0, 0

@@ -284,7 +284,7 @@ end
 -- Whether the ledger has a live run of the flow (this host), e.g. a manual `mercado run` or a monitor's subflow.
 local function active_run(output, flow)
   local safe = flow:gsub("[^%w_]", "_")
-  for _, marker in ipairs(sys.glob(util.join(output, "runs", ".active", "*-" .. safe .. "-*"))) do
+  for _, marker in ipairs(util.glob(util.join(output, "runs", ".active"), "*-" .. safe .. "-*")) do
     local id = util.basename(marker)
     if id:match("^%d+T%d+%-" .. safe:gsub("%p", "%%%0") .. "%-%d+$") then
       local ok, m = pcall(json.decode, util.read_file(marker) or "")
@@ -300,7 +300,7 @@ end
 -- The run record the child with this pid created for the flow.
 local function child_run(output, flow, pid)
   local safe = flow:gsub("[^%w_]", "_")
-  local dirs = sys.glob(util.join(output, "runs", "*-" .. safe .. "-" .. pid))
+  local dirs = util.glob(util.join(output, "runs"), "*-" .. safe .. "-" .. pid)
   table.sort(dirs)
   for _, d in ipairs(dirs) do
     local text = util.read_file(util.join(d, "run.json"))

@@ -22,6 +22,12 @@ function util.join(...)
   return out
 end
 
+-- Escapes glob(3) specials in a literal path prefix ("ventas [2013]" stays literal).
+function util.glob_escape(path) return (path:gsub("[%*%?%[%]\\]", "\\%0")) end
+
+-- The sorted paths in directory `dir` (taken literally) matching `pattern` (which may contain '/').
+function util.glob(dir, pattern) return sys.glob(util.glob_escape(dir) .. "/" .. pattern) or {} end
+
 function util.exists(path) return sys.stat(path) ~= nil end
 
 function util.is_dir(path)

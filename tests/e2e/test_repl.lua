@@ -36,9 +36,11 @@ end
 -- Ctrl-C interrupts a running statement; the next lines still run.
 do
   local outp, errp = os.tmpname(), os.tmpname()
+  local marker = dir .. "/looping"
   local pid = assert(sys.spawn({ "/bin/sh", "-c", 'cd "$1" && exec "$2" repl', "sh", dir, T.bin },
-    { stdin = "y = 5\nwhile true do end\nprint('after', y)\n", stdout = outp, stderr = errp, env = { HOME = dir } }))
-  sys.sleep(1.0)
+    { stdin = "y = 5\nio.open('" .. marker .. "', 'w'):close() while true do end\nprint('after', y)\n",
+      stdout = outp, stderr = errp, env = { HOME = dir } }))
+  T.check(T.wait_for(marker, 60), "the loop started")
   sys.kill(pid, "INT")
   local how, code = sys.wait(pid, 20)
   if how == "running" then sys.kill(pid, "KILL") end
@@ -51,7 +53,7 @@ end
 -- Through a pseudo-terminal (line editing path), when util-linux `script` is present.
 if os.execute("command -v script >/dev/null 2>&1") then
   local outp = os.tmpname()
-  local cmd = string.format("cd '%s' && printf 'z = 6 * 7\\nz\\n' | HOME='%s' script -qec '%s repl' /dev/null > '%s' 2>&1",
+  local cmd = string.format("cd '%s' && printf 'z = 6 * 7\\nz\\n' | HOME='%s' timeout 60 script -qec '%s repl' /dev/null > '%s' 2>&1",
     dir, dir, T.bin, outp)
   os.execute(cmd)
   T.contains(T.read(outp) or "", "42", "value printed through a pty")
