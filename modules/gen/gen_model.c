@@ -3,8 +3,10 @@
 ** A basket is one visit of a customer to a store. A visit is a quick trip (one to a few products) or a regular
 ** shop; a regular shop may follow a mission (big weekly run, breakfast, household, greens, pantry, dairy, or an
 ** "aisle" of less popular products), which puts its recipe's products in with their own chances and draws part
-** of the rest from the mission's family. Everything else comes from the customer's staples or from the store's
-** assortment by popularity, without repeating a product (bar a rare second unit of a less popular one).
+** of the rest from the mission's family. The customer's staples come in with their own per-visit chance; some
+** products bring a complement along (31 brings 3, 29 brings 4, ...); everything else comes from the store's
+** assortment by popularity (quick trips favour the best sellers, large baskets the long tail), without repeating
+** a product (bar a rare second unit of a less popular one).
 */
 #include <math.h>
 #include <string.h>
@@ -19,29 +21,34 @@ const gen_params gen_default_params = {
     .visit_cap = 170,
     .quick_lo = 0.2,
     .quick_hi = 0.6,
+    .quick_first = 0.22,
     .quick_mean = 2.2,
-    .size_base = 9.925,
+    .quick_power = 2.0,
+    .size_base = 10.1019,
     .size_slope = 0.25,
     .size_cap = 1.75,
     .size_sigma = 0.35,
-    .size_shape = 4.0,
-    .size_soft_max = 28,
-    .size_tail = 5,
+    .size_shape = 10.5,
+    .size_soft_max = 18.5,
+    .size_tail = 2,
     .loyal_share = 0.72,
     .loyal_lo = 0.55,
     .loyal_hi = 0.95,
-    .p_primary = 0.45,
-    .p_secondary = 0.20,
-    .p_random = 0.15,
-    .mission_pop = {0.12, 0.12, 0.12, 0.12, 0.12, 0.12, 0.05, 0.05, 0.05, 0.05, 0.04, 0.04},
-    .mission_size = {1.3, 1.1, 1.1, 1.1, 1.1, 1.1, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.85},
-    .family_mass = 0.4,
+    .p_primary = 0.54,
+    .p_secondary = 0.24,
+    .p_random = 0.18,
+    .mission_pop = {0.26, 0.13, 0.12, 0.12, 0.12, 0.12, 0.05, 0.05, 0.05, 0.05, 0.04, 0.04},
+    .mission_size = {1.8, 1.23, 1.23, 1.23, 1.23, 1.23, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.65},
+    .family_mass = 0.5,
     .aisle_mass = 0.3,
     .aisle_take = 0.08,
-    .staples_mean = 10,
+    .staples_mean = 16,
     .staple_min_rank = 12,
-    .staple_lo = 0.35,
-    .staple_hi = 0.75,
+    .staple_lo = 0.26,
+    .staple_hi = 0.56,
+    .big_from = 10,
+    .big_mid = 0.11,
+    .big_tail = 2.2,
     .repeat_rate = 0.003,
 };
 
@@ -53,26 +60,43 @@ typedef struct mission_item {
   float take;
 } mission_item;
 
-static const mission_item mission_big_run[] = {{5, .7f}, {10, .7f}, {3, .5f}, {6, .5f}, {8, .5f}, {12, .4f},
-                                               {4, .4f}, {7, 0}, {11, 0}, {13, 0}, {9, 0}, {16, 0}, {0, 0}};
-static const mission_item mission_breakfast[] = {{16, .8f}, {21, .75f}, {30, .5f}, {20, .3f}, {14, .3f},
-                                                 {37, .3f}, {11, 0}, {9, 0}, {3, 0}, {5, 0}, {10, 0},
+static const mission_item mission_big_run[] = {{5, .75f}, {10, .75f}, {3, .47f}, {6, .47f}, {8, .535f},
+                                               {12, .43f}, {4, .43f}, {7, 0}, {11, 0}, {13, 0}, {9, 0}, {16, 0},
+                                               {0, 0}};
+static const mission_item mission_breakfast[] = {{16, .97f}, {21, .97f}, {30, .70f}, {20, .40f}, {14, .37f},
+                                                 {37, .25f}, {11, 0}, {9, 0}, {3, 0}, {5, 0}, {10, 0},
                                                  {0, 0}};
-static const mission_item mission_household[] = {{4, .8f}, {7, .75f}, {25, .4f}, {17, .4f}, {19, .35f},
+static const mission_item mission_household[] = {{4, .819f}, {7, .768f}, {25, .41f}, {17, .41f}, {19, .358f},
                                                  {12, 0}, {8, 0}, {14, 0}, {18, 0},
                                                  {0, 0}};
-static const mission_item mission_greens[] = {{3, .8f}, {6, .75f}, {20, .4f}, {24, .35f}, {31, .4f}, {9, .3f},
-                                              {12, 0}, {5, 0}, {26, 0}, {0, 0}};
-static const mission_item mission_pantry[] = {{11, .6f}, {14, .6f}, {22, .5f}, {23, .45f}, {24, .3f},
+static const mission_item mission_greens[] = {{3, .643f}, {6, .603f}, {20, .322f}, {24, .281f}, {31, .322f},
+                                              {9, .241f}, {12, 0}, {5, 0}, {26, 0}, {0, 0}};
+static const mission_item mission_pantry[] = {{11, .578f}, {14, .578f}, {22, .482f}, {23, .433f}, {24, .289f},
                                               {13, 0}, {5, 0}, {10, 0}, {2, 0}, {0, 0}};
-static const mission_item mission_dairy[] = {{8, .6f}, {12, .6f}, {13, .5f}, {19, .4f}, {15, .4f}, {18, .4f},
-                                             {26, 0}, {10, 0}, {0, 0}};
+static const mission_item mission_dairy[] = {{8, .793f}, {12, .793f}, {13, .661f}, {19, .529f}, {15, .529f},
+                                             {18, .529f}, {26, 0}, {10, 0}, {0, 0}};
 static const mission_item *const named_missions[] = {mission_big_run, mission_breakfast, mission_household,
                                                      mission_greens,  mission_pantry,    mission_dairy};
 #define NNAMED (int)(sizeof named_missions / sizeof named_missions[0])
 /* Popularity ranks (1-based, inclusive) of the aisle missions. */
 static const int aisle_first[GEN_NMISSIONS - NNAMED] = {40, 80, 130, 190, 260, 350};
 static const int aisle_last[GEN_NMISSIONS - NNAMED] = {79, 129, 189, 259, 349, 449};
+
+/* Complements: a basket holding `product` also gets `partner` with chance `take` (taken from the strongest single
+   rules of the real data: 31 -> 3, 29 -> 4, 42 -> 5, 37 -> 21, ...). At most GEN_MAX_PARTNERS per product. */
+static const struct {
+  uint16_t product, partner;
+  float take;
+} complements[] = {
+    {31, 3, .39f},  {31, 6, .16f},  {41, 3, .35f},  {45, 3, .31f},  {33, 3, .31f},  {32, 3, .23f},  {32, 21, .16f},
+    {27, 3, .20f},  {27, 21, .20f}, {27, 16, .16f}, {28, 7, .23f},  {28, 4, .23f},  {28, 3, .16f},  {2, 3, .23f},
+    {24, 21, .20f}, {24, 14, .16f}, {20, 21, .23f}, {20, 16, .16f}, {20, 23, .16f}, {29, 4, .35f},  {29, 7, .27f},
+    {25, 4, .23f},  {25, 7, .23f},  {17, 4, .20f},  {17, 7, .20f},  {42, 5, .31f},  {37, 21, .27f}, {37, 16, .23f},
+    {30, 14, .16f}, {23, 21, .20f}, {23, 16, .20f}, {23, 19, .16f}, {22, 21, .16f}, {22, 11, .16f}, {22, 9, .16f},
+    {26, 14, .20f}, {26, 19, .20f}, {26, 21, .16f}, {18, 6, .20f},  {15, 8, .16f},  {13, 5, .20f},  {13, 10, .20f},
+    {19, 10, .20f}, {19, 5, .16f},  {19, 6, .16f},  {19, 4, .16f},  {12, 5, .20f},  {12, 6, .16f},  {14, 5, .16f},
+    {14, 16, .16f}, {14, 6, .12f},
+};
 
 /* ---- alias tables ---- */
 
@@ -142,6 +166,18 @@ static void build_missions(gen_model *m, int s) {
   }
 }
 
+/* The quick-trip and large-basket variants of store s's assortment w (indexed by product id). */
+static void build_variants(gen_model *m, int s, const double *w) {
+  double q[GEN_NPRODUCTS + 1] = {0}, b[GEN_NPRODUCTS + 1] = {0};
+  for (int id = 1; id <= GEN_NPRODUCTS; id++) {
+    if (w[id] <= 0) continue;
+    q[id] = pow(w[id], m->par.quick_power);
+    b[id] = w[id] * (m->rank[id] <= 12 ? 1.0 : m->rank[id] <= 60 ? m->par.big_mid : m->par.big_tail);
+  }
+  alias_build(&m->quick[s], q);
+  alias_build(&m->big[s], b);
+}
+
 void gen_model_init(gen_model *m, const gen_params *par, const double *weights, int nstores, const int32_t *store_ids,
                     const double *shares, const unsigned char *group) {
   memset(m, 0, sizeof *m);
@@ -159,7 +195,15 @@ void gen_model_init(gen_model *m, const gen_params *par, const double *weights, 
       if (m->sells[s][id]) w[id] = m->weight[id];
     }
     alias_build(&m->background[s], w);
+    build_variants(m, s, w);
     build_missions(m, s);
+  }
+  for (size_t i = 0; i < sizeof complements / sizeof complements[0]; i++) {
+    int id = complements[i].product, k = m->npartners[id];
+    if (k == GEN_MAX_PARTNERS) continue;
+    m->partner[id][k] = complements[i].partner;
+    m->partner_take[id][k] = (uint32_t)(complements[i].take * 4294967295.0);
+    m->npartners[id] = (uint8_t)(k + 1);
   }
   double acc = 0, total = 0;
   for (int k = 0; k < GEN_NMISSIONS; k++) total += m->par.mission_pop[k];
@@ -192,8 +236,9 @@ void gen_model_customer(const gen_model *m, gen_rng *rng, gen_customer *c) {
                    ? 1.0f
                    : (float)(p->loyal_lo + (p->loyal_hi - p->loyal_lo) * gen_rng_double(rng));
   c->size_mean = (float)gen_model_size_mean(m, c->visits, gen_rng_normal(rng));
-  c->staple_mass = (float)(p->staple_lo + (p->staple_hi - p->staple_lo) * gen_rng_double(rng));
-  c->quick_share = (float)(p->quick_lo + (p->quick_hi - p->quick_lo) * gen_rng_double(rng));
+  c->staple_rate = (float)(p->staple_lo + (p->staple_hi - p->staple_lo) * gen_rng_double(rng));
+  c->quick_share = (float)(p->quick_lo + (p->quick_hi - p->quick_lo) * gen_rng_double(rng) +
+                           p->quick_first / ((double)c->visits * c->visits));
   int want = 2 + (int)gen_rng_poisson(rng, p->staples_mean - 2);
   if (want > GEN_MAX_STAPLES) want = GEN_MAX_STAPLES;
   c->nstaples = 0;
@@ -221,17 +266,14 @@ static int basket_size(const gen_model *m, double mean, gen_rng *r) {
   return n > GEN_MAX_BASKET ? GEN_MAX_BASKET : n;
 }
 
-/* A product to fill the basket: from the mission's family, the customer's staples or the store's assortment;
-   0 if the draw must be repeated (a staple the store does not sell). */
-static int draw_filler(const gen_model *m, const gen_customer *c, int s, int mission, gen_rng *r) {
+/* A product to fill a basket of `want` products: from the mission's family, or from the store's assortment (the
+   quick-trip or large-basket variant when it applies). */
+static int draw_filler(const gen_model *m, int s, int mission, int quick, int want, gen_rng *r) {
   double u = gen_rng_double(r);
   double fm = mission == GEN_NO_MISSION ? 0.0 : mission < NNAMED ? m->par.family_mass : m->par.aisle_mass;
   if (u < fm && m->family[s][mission].n) return alias_draw(&m->family[s][mission], r);
-  if (c->nstaples && gen_rng_double(r) < c->staple_mass) {
-    int id = c->staples[gen_rng_below(r, c->nstaples)];
-    return m->sells[s][id] ? id : 0;
-  }
-  return alias_draw(&m->background[s], r);
+  if (quick) return alias_draw(&m->quick[s], r);
+  return alias_draw(want >= m->par.big_from ? &m->big[s] : &m->background[s], r);
 }
 
 /* Puts the mission's products into the basket (each with its recipe's chance, in random order, at most want). */
@@ -246,6 +288,44 @@ static int add_recipe(const gen_recipe *rc, gen_rng *r, int want, uint16_t *item
     }
   if (n > want) n = want;
   for (int i = 0; i < n; i++) mark[items[i]] = stamp;
+  return n;
+}
+
+/* Puts each of the customer's staples the store sells in with the customer's per-visit chance, in random order
+   after the first n products; returns the new count (at most want). */
+static int add_staples(const gen_model *m, const gen_customer *c, int s, gen_rng *r, int n, int want, uint16_t *items,
+                       uint32_t *mark, uint32_t stamp) {
+  uint32_t take = (uint32_t)(fmin(1.0, (double)c->staple_rate) * 4294967295.0);
+  int base = n;
+  for (int i = 0; i < c->nstaples; i++) {
+    int id = c->staples[i];
+    if ((uint32_t)gen_rng_next(r) < take && m->sells[s][id] && mark[id] != stamp) {
+      int at = base + (int)gen_rng_below(r, (uint64_t)(n - base) + 1); /* inside-out shuffle */
+      items[n] = items[at];
+      items[at] = (uint16_t)id;
+      n++;
+      mark[id] = stamp;
+    }
+  }
+  for (int i = want; i < n; i++) mark[items[i]] = stamp - 1; /* dropped: any value but stamp */
+  return n > want ? want : n;
+}
+
+/* Adds the complements of items[from..end) that the basket lacks, each with its own chance, while there is room
+   (complements do not bring their own complements). Returns the new count. */
+static int add_complements(const gen_model *m, int s, gen_rng *r, int from, int n, int want, uint16_t *items,
+                           uint32_t *mark, uint32_t stamp) {
+  int end = n;
+  for (int i = from; i < end && n < want; i++) {
+    int id = items[i];
+    for (int k = 0; k < m->npartners[id] && n < want; k++) {
+      int p = m->partner[id][k];
+      if ((uint32_t)gen_rng_next(r) < m->partner_take[id][k] && m->sells[s][p] && mark[p] != stamp) {
+        mark[p] = stamp;
+        items[n++] = (uint16_t)p;
+      }
+    }
+  }
   return n;
 }
 
@@ -289,16 +369,19 @@ int gen_model_basket(const gen_model *m, const gen_customer *c, int32_t visit, i
   if (visit == c->giant_visit) want = c->giant_size;
   if (want > m->background[s].n) want = m->background[s].n; /* cannot hold more distinct products */
   if (mission != GEN_NO_MISSION) n = add_recipe(&m->recipe[s][mission], rng, want, items, mark, stamp);
+  n = add_staples(m, c, s, rng, n, want, items, mark, stamp);
+  n = add_complements(m, s, rng, 0, n, want, items, mark, stamp);
   while (n < want) {
     int id = 0;
     for (int tries = 0; tries < 64 && !id; tries++) {
-      id = draw_filler(m, c, s, mission, rng);
+      id = draw_filler(m, s, mission, quick, want, rng);
       if (id && mark[id] == stamp) id = 0;
     }
     if (!id) id = scan_unused(m, s, rng, mark, stamp); /* popular products used up: any product left */
     if (!id) break;                                   /* the store's whole assortment is in the basket */
     mark[id] = stamp;
     items[n++] = (uint16_t)id;
+    n = add_complements(m, s, rng, n - 1, n, want, items, mark, stamp);
   }
   return maybe_repeat(m, rng, items, n);
 }

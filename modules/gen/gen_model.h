@@ -1,8 +1,8 @@
 /*
 ** gen_model.h: the generative model of shoppers and baskets (see MODEL.md): product popularity, store assortments,
-** shopping missions, customers (visit count, home store, loyalty, basket size, missions, staples) and the sampler
-** that turns one visit into a list of product ids. Plain C over small fixed tables; read-only once built, so
-** worker threads share one gen_model.
+** shopping missions, complementary products, customers (visit count, home store, loyalty, basket size, missions,
+** staples) and the sampler that turns one visit into a list of product ids. Plain C over small fixed tables;
+** read-only once built, so worker threads share one gen_model.
 */
 #ifndef MERCADO_GEN_MODEL_H
 #define MERCADO_GEN_MODEL_H
@@ -19,13 +19,16 @@
 #define GEN_NO_MISSION 255
 #define GEN_MAX_STAPLES 24
 #define GEN_MAX_BASKET 128  /* longest basket, in units */
+#define GEN_MAX_PARTNERS 4  /* complements of one product */
 
 /* The model's tunable constants (calibrated; MODEL.md explains each). */
 typedef struct gen_params {
   double visit_shape, visit_scale;  /* a customer's visits = 1 + Poisson(Gamma(shape) * scale) ... */
   double visit_cap;                 /* ... redrawn above the cap */
-  double quick_lo, quick_hi;        /* share of a customer's visits that are quick trips: uniform in this range */
-  double quick_mean;                /* a quick trip holds 1 + floor(Exponential(quick_mean - 1)) products */
+  double quick_lo, quick_hi;        /* share of a customer's visits that are quick trips: uniform in this range ... */
+  double quick_first;               /* ... plus quick_first / visits^2 (one-off shoppers mostly grab a few things) */
+  double quick_mean;                /* a quick trip holds 1 + floor(Exponential(quick_mean - 1)) products ... */
+  double quick_power;               /* ... drawn with the popularity weights raised to this power */
   double size_base;                 /* mean size of the other visits: base * min(cap, 1 + slope * ln visits) ... */
   double size_slope, size_cap;
   double size_sigma;                /* ... times a per-customer log-normal factor with this sigma */
@@ -41,7 +44,9 @@ typedef struct gen_params {
   double aisle_take;                /* chance an aisle mission's recipe takes each product of the aisle */
   double staples_mean;              /* a customer's staples: 2 + Poisson(staples_mean - 2) products ... */
   int staple_min_rank;              /* ... never among this many best sellers */
-  double staple_lo, staple_hi;      /* share of the other products drawn from the staples: uniform in range */
+  double staple_lo, staple_hi;      /* chance that a visit includes each staple: uniform in range per customer */
+  double big_from;                  /* baskets of at least this many products fill their free slots ... */
+  double big_mid, big_tail;         /* ... with the weights of ranks 13..60 times big_mid, of 61.. times big_tail */
   double repeat_rate;               /* share of baskets holding a second unit of one less popular product */
 } gen_params;
 
@@ -70,8 +75,13 @@ typedef struct gen_model {
   uint16_t rank[GEN_NPRODUCTS + 1];                 /* 1 = most popular */
   unsigned char sells[GEN_MAX_STORES][GEN_NPRODUCTS + 1];
   gen_alias background[GEN_MAX_STORES];       /* the store's assortment by popularity */
+  gen_alias quick[GEN_MAX_STORES];            /* the same for quick trips (weights ^ quick_power) */
+  gen_alias big[GEN_MAX_STORES];              /* the same for large baskets (mid ranks down, the tail up) */
   gen_recipe recipe[GEN_MAX_STORES][GEN_NMISSIONS];
   gen_alias family[GEN_MAX_STORES][GEN_NMISSIONS]; /* the mission's products by popularity */
+  uint8_t npartners[GEN_NPRODUCTS + 1];      /* complements: a basket with product id gets partner[id][k] ... */
+  uint16_t partner[GEN_NPRODUCTS + 1][GEN_MAX_PARTNERS];
+  uint32_t partner_take[GEN_NPRODUCTS + 1][GEN_MAX_PARTNERS]; /* ... with probability partner_take / 2^32 */
   double store_share[GEN_MAX_STORES];
   double mission_cdf[GEN_NMISSIONS];
 } gen_model;
@@ -84,7 +94,7 @@ typedef struct gen_customer {
   uint8_t nstaples;
   float loyalty;         /* probability a visit is at the home store */
   float size_mean;
-  float staple_mass;
+  float staple_rate;     /* chance that a visit includes each staple */
   float quick_share;     /* share of visits that are quick trips */
   int32_t giant_visit;   /* the visit that is a giant basket (a business buying in bulk), or -1 */
   int32_t giant_size;

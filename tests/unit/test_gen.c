@@ -1,8 +1,10 @@
 /*
 ** test_gen.c: unit tests of the data generator's core (modules/gen). Every check recomputes its numbers from the
 ** written files with parsers written here, independently of the generator: determinism (two runs, one and two
-** threads), formats, exact sizes, calibration statistics at a moderate size, the catalog's quirks, and in dirty
-** mode the reader's expected counts (a separate implementation of the reader's rules against the manifest).
+** threads), formats, exact sizes, calibration statistics at a moderate size (including the co-purchase structure:
+** supports of real best-seller combinations and counts of frequent pairs, triples and 4-itemsets found here by
+** intersecting bit vectors), the catalog's quirks, and in dirty mode the reader's expected counts (a separate
+** implementation of the reader's rules against the manifest).
 */
 #include <dirent.h>
 #include <errno.h>
@@ -345,10 +347,100 @@ static void check_baskets_and_products(const dataset *ds) {
   const int rule[3] = {21, 16, 30};
   double s_ab = support(ds, rule, 2), s_abc = support(ds, rule, 3), s_c = support(ds, rule + 2, 1);
   double conf = s_abc / s_ab, lift = conf / s_c;
-  CHECK(s_abc > 0.03 && conf > 0.35 && conf < 0.65 && lift > 3.0, "{21,16}->30: support %.4f conf %.3f lift %.2f",
-        s_abc, conf, lift);
+  CHECK(s_abc > 0.042 && s_abc < 0.065 && conf > 0.42 && conf < 0.6 && lift > 3.5 && lift < 5.0,
+        "{21,16}->30: support %.4f conf %.3f lift %.2f (real 0.053 / 0.49 / 4.08)", s_abc, conf, lift);
   printf("ok baskets: mean %.3f, sizes %d..%d; top product %d in %.3f, 20th in %.3f; {21,16}->30 support %.3f "
          "confidence %.3f lift %.2f\n", mean, min_n, max_n, top_id, top, twentieth, s_abc, conf, lift);
+}
+
+/* Number of baskets holding every product whose bit vector is in v[0..k) (W words each). */
+static int64_t count_and(uint64_t *const *v, int k, int64_t W, uint64_t *out) {
+  int64_t c = 0;
+  for (int64_t w = 0; w < W; w++) {
+    uint64_t x = v[0][w];
+    for (int j = 1; j < k; j++) x &= v[j][w];
+    if (out) out[w] = x;
+    c += __builtin_popcountll(x);
+  }
+  return c;
+}
+
+/* The co-purchase structure, recomputed on bit vectors (one per product, one bit per basket): supports of a few
+   best-seller combinations against the real data's, the number of frequent pairs and triples at 5% and 7.9% (the
+   published outputs show 61 pairs of best sellers in >= 7.9% of baskets) and the number of frequent 4-itemsets
+   at 1% among the 40 best sellers, which stays bounded when large baskets do not hold every best seller. */
+static void check_itemsets(const dataset *ds) {
+  int64_t W = (ds->nb + 63) / 64, n = ds->nb, count[450] = {0};
+  uint64_t *bits = calloc((size_t)W * 450, sizeof *bits);
+  for (int64_t i = 0; i < n; i++)
+    for (int t = 0; t < ds->b[i].n; t++) {
+      size_t word = (size_t)ds->items[ds->b[i].first + t] * (size_t)W + (size_t)(i >> 6);
+      bits[word] |= 1ULL << (i & 63);
+    }
+  for (int p = 1; p <= 449; p++) {
+    uint64_t *v = bits + (size_t)p * (size_t)W;
+    count[p] = count_and(&v, 1, W, NULL);
+  }
+  /* real supports (product_associations.json) of combinations the model builds on purpose */
+  static const struct {
+    int k, items[4];
+    double real;
+  } combos[] = {{2, {16, 21}, .1075}, {2, {4, 7}, .1180}, {2, {3, 6}, .1221}, {2, {5, 10}, .1368},
+                {2, {3, 31}, .0690}, {2, {4, 29}, .0686}, {3, {3, 5, 10}, .0717}, {3, {4, 7, 17}, .0573},
+                {3, {16, 21, 30}, .0529}, {3, {3, 16, 21}, .0674}};
+  int bad = 0;
+  for (size_t q = 0; q < sizeof combos / sizeof combos[0]; q++) {
+    uint64_t *v[4];
+    for (int j = 0; j < combos[q].k; j++) v[j] = bits + (size_t)combos[q].items[j] * (size_t)W;
+    double sup = (double)count_and(v, combos[q].k, W, NULL) / (double)n, ratio = sup / combos[q].real;
+    if (ratio < 0.6 || ratio > 1.5) {
+      bad++;
+      fprintf(stderr, "  combination %d: support %.4f, real %.4f\n", (int)q, sup, combos[q].real);
+    }
+  }
+  CHECK(bad == 0, "%d best-seller combinations off by more than -40%%/+50%% from the real supports", bad);
+  int top[40];
+  for (int r = 0; r < 40; r++) { /* the 40 best sellers by basket count */
+    int best = 0;
+    for (int p = 1; p <= 449; p++) {
+      int used = 0;
+      for (int q = 0; q < r; q++) used |= top[q] == p;
+      if (!used && (best == 0 || count[p] > count[best])) best = p;
+    }
+    top[r] = best;
+  }
+  int64_t min5 = (int64_t)ceil(0.05 * (double)n), min79 = (int64_t)ceil(0.079 * (double)n);
+  int64_t min1 = (int64_t)ceil(0.01 * (double)n), pairs5 = 0, pairs79 = 0, triples5 = 0, quads1 = 0;
+  uint64_t *ij = malloc((size_t)W * sizeof *ij), *ijk = malloc((size_t)W * sizeof *ijk);
+  for (int a = 0; a < 40; a++)
+    for (int b = a + 1; b < 40; b++) {
+      uint64_t *v2[2] = {bits + (size_t)top[a] * (size_t)W, bits + (size_t)top[b] * (size_t)W};
+      int64_t c2 = count_and(v2, 2, W, ij);
+      pairs5 += c2 >= min5, pairs79 += c2 >= min79;
+      if (c2 < min1) continue;
+      for (int c = b + 1; c < 40; c++) {
+        uint64_t *v3[2] = {ij, bits + (size_t)top[c] * (size_t)W};
+        int64_t c3 = count_and(v3, 2, W, ijk);
+        triples5 += c3 >= min5;
+        if (c3 < min1) continue;
+        for (int d = c + 1; d < 40; d++) {
+          uint64_t *v4[2] = {ijk, bits + (size_t)top[d] * (size_t)W};
+          quads1 += count_and(v4, 2, W, NULL) >= min1;
+        }
+      }
+    }
+  CHECK(pairs79 >= 50 && pairs79 <= 75, "%lld pairs of best sellers in >= 7.9%% of baskets (real 61)",
+        (long long)pairs79);
+  CHECK(pairs5 >= 110 && pairs5 <= 200, "%lld pairs in >= 5%% of baskets", (long long)pairs5);
+  CHECK(triples5 >= 100 && triples5 <= 230, "%lld triples in >= 5%% of baskets", (long long)triples5);
+  CHECK(quads1 >= 1500 && quads1 <= 5000, "%lld 4-itemsets of the 40 best sellers in >= 1%% of baskets",
+        (long long)quads1);
+  printf("ok itemsets: best-seller combinations within -40%%/+50%% of the real supports; among the 40 best sellers "
+         "%lld pairs >= 7.9%% (real 61), %lld pairs and %lld triples >= 5%%, %lld 4-itemsets >= 1%%\n",
+         (long long)pairs79, (long long)pairs5, (long long)triples5, (long long)quads1);
+  free(ij);
+  free(ijk);
+  free(bits);
 }
 
 static int cmp_basket_customer(const void *a, const void *b) {
@@ -359,16 +451,26 @@ static int cmp_basket_customer(const void *a, const void *b) {
 static void check_customers(dataset *ds) {
   qsort(ds->b, (size_t)ds->nb, sizeof *ds->b, cmp_basket_customer); /* per-basket order no longer needed */
   int64_t customers = 0, once = 0, forty = 0, one_store = 0, max_visits = 0;
+  int64_t units_once = 0, units_heavy = 0, distinct_heavy = 0; /* heavy: 32+ visits */
   for (int64_t i = 0; i < ds->nb;) {
-    int64_t j = i;
+    int64_t j = i, units = 0, distinct = 0;
     int stores_seen[4] = {0}, nstores = 0;
+    unsigned char seen[450] = {0};
     while (j < ds->nb && ds->b[j].customer == ds->b[i].customer) {
       int k = ds->b[j].store == 102 ? 0 : ds->b[j].store == 103 ? 1 : ds->b[j].store == 107 ? 2 : 3;
       nstores += !stores_seen[k];
       stores_seen[k] = 1;
+      for (int t = 0; t < ds->b[j].n; t++) {
+        int id = ds->items[ds->b[j].first + t];
+        distinct += !seen[id];
+        seen[id] = 1;
+      }
+      units += ds->b[j].n;
       j++;
     }
     int64_t visits = j - i;
+    if (visits == 1) units_once += units;
+    if (visits >= 32) units_heavy += units, distinct_heavy += distinct;
     customers++;
     once += visits == 1;
     forty += visits >= 40;
@@ -382,8 +484,13 @@ static void check_customers(dataset *ds) {
   CHECK(p40 > 0.015 && p40 < 0.05, "%.3f of customers visit 40+ times", p40);
   CHECK(loyal > 0.7, "only %.3f of customers use one store", loyal);
   CHECK(max_visits == 535, "top customer has %lld visits, expected the planted 535", (long long)max_visits);
-  printf("ok customers: %.3f visit once, %.3f visit 40+ times, %.3f use one store, top %lld visits\n", p1, p40,
-         loyal, (long long)max_visits);
+  double size_once = (double)units_once / (double)once, variety = (double)distinct_heavy / (double)units_heavy;
+  CHECK(size_once > 4.5 && size_once < 6.8, "one-visit customers buy %.2f units (real sample 5.5)", size_once);
+  CHECK(variety > 0.15 && variety < 0.28, "customers with 32+ visits: %.3f distinct products per unit (real 0.21)",
+        variety);
+  printf("ok customers: %.3f visit once, %.3f visit 40+ times, %.3f use one store, top %lld visits; one-visit "
+         "baskets %.2f units, %.3f distinct products per unit at 32+ visits\n", p1, p40, loyal, (long long)max_visits,
+         size_once, variety);
 }
 
 static int cmp_i64(const void *a, const void *b) {
@@ -491,6 +598,7 @@ static void test_calibration(void) {
   check_sizes(&ds, n, &s);
   check_calendar(&ds);
   check_baskets_and_products(&ds);
+  check_itemsets(&ds);
   check_customers(&ds);
   check_catalog(dir, &s.catalog);
   free(ds.b);
