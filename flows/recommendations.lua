@@ -159,7 +159,8 @@ return flow.define {
     end)
     local files = {}
     ctx:task("write recommendations", {}, function()
-      ctx:write_text(DIR .. "rules.csv", rules:to_csv())
+      local ok, werr = rules:write_csv(ctx:output_path(DIR .. "rules.csv"))
+      if not ok then error(werr, 0) end
       files[#files + 1] = write_associations(ctx, p, itemsets, rules, cache_state)
       files[#files + 1] = write_product_recommendations(ctx, p, rules)
       files[#files + 1] = write_customer_recommendations(ctx, p, ds, rules)

@@ -3,15 +3,18 @@
 ** parameters skips mining. The file starts with a magic, a format version and the caller's key (a fingerprint of
 ** the data and every parameter); a file with another key, version or a wrong size is a miss, never an error.
 ** Layout (little-endian, native sizes): header, then the arrays of fp_itemsets and fp_rules in declaration order.
+** Both ways stream the arrays (no copy of the whole file in memory); the write goes to a temporary file renamed over
+** the path, so a reader never sees half a cache.
 */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
-#include "buf.h"
 #include "fpgrowth.h"
-#include "fsutil.h"
 
 #define FP_CACHE_MAGIC "MERCADOFPCACHE01"
 #define FP_CACHE_KEY 64
@@ -23,7 +26,60 @@ typedef struct cache_header {
   int64_t r_n, r_nbaskets, r_a_items, r_c_items;
 } cache_header;
 
-static void put(mc_buf *b, const void *p, size_t n) { buf_add(b, p, n); }
+/* The arrays after the header, in file order: their addresses in s and r, and their sizes from the header. */
+typedef struct segment {
+  void **p;
+  size_t bytes;
+} segment;
+
+static int segments(const cache_header *h, fp_itemsets *s, fp_rules *r, segment *seg) {
+  size_t n8 = sizeof(int64_t), n4 = sizeof(int32_t), sn = (size_t)h->s_n, rn = (size_t)h->r_n;
+  int k = 0;
+  seg[k++] = (segment){(void **)&s->offsets, n8 * (sn + 1)};
+  seg[k++] = (segment){(void **)&s->items, n4 * (size_t)h->s_items};
+  seg[k++] = (segment){(void **)&s->counts, n8 * sn};
+  seg[k++] = (segment){(void **)&r->a_off, n8 * (rn + 1)};
+  seg[k++] = (segment){(void **)&r->a_items, n4 * (size_t)h->r_a_items};
+  seg[k++] = (segment){(void **)&r->c_off, n8 * (rn + 1)};
+  seg[k++] = (segment){(void **)&r->c_items, n4 * (size_t)h->r_c_items};
+  seg[k++] = (segment){(void **)&r->count, n8 * rn};
+  seg[k++] = (segment){(void **)&r->a_count, n8 * rn};
+  seg[k++] = (segment){(void **)&r->c_count, n8 * rn};
+  seg[k++] = (segment){(void **)&r->support, sizeof(double) * rn};
+  seg[k++] = (segment){(void **)&r->confidence, sizeof(double) * rn};
+  seg[k++] = (segment){(void **)&r->lift, sizeof(double) * rn};
+  seg[k++] = (segment){(void **)&r->leverage, sizeof(double) * rn};
+  seg[k++] = (segment){(void **)&r->conviction, sizeof(double) * rn};
+  return k;
+}
+
+#define NSEGMENTS 15
+
+static int write_all(int fd, const void *data, size_t len) {
+  const char *p = data;
+  while (len > 0) {
+    ssize_t n = write(fd, p, len);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return -1;
+    }
+    p += n;
+    len -= (size_t)n;
+  }
+  return 0;
+}
+
+static int read_all(int fd, void *data, size_t len) {
+  char *p = data;
+  while (len > 0) {
+    ssize_t n = read(fd, p, len);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return -1;
+    p += n;
+    len -= (size_t)n;
+  }
+  return 0;
+}
 
 int fp_cache_write(const char *path, const char *key, const fp_itemsets *s, const fp_rules *r, char *err,
                    size_t errlen) {
@@ -33,94 +89,69 @@ int fp_cache_write(const char *path, const char *key, const fp_itemsets *s, cons
   snprintf(h.key, sizeof h.key, "%s", key);
   h.s_n = s->n, h.s_nbaskets = s->nbaskets, h.s_min_count = s->min_count, h.s_items = s->offsets[s->n];
   h.r_n = r->n, h.r_nbaskets = r->nbaskets, h.r_a_items = r->a_off[r->n], h.r_c_items = r->c_off[r->n];
-  mc_buf b;
-  buf_init(&b);
-  put(&b, &h, sizeof h);
-  put(&b, s->offsets, sizeof(int64_t) * (size_t)(s->n + 1));
-  put(&b, s->items, sizeof(int32_t) * (size_t)h.s_items);
-  put(&b, s->counts, sizeof(int64_t) * (size_t)s->n);
-  put(&b, r->a_off, sizeof(int64_t) * (size_t)(r->n + 1));
-  put(&b, r->a_items, sizeof(int32_t) * (size_t)h.r_a_items);
-  put(&b, r->c_off, sizeof(int64_t) * (size_t)(r->n + 1));
-  put(&b, r->c_items, sizeof(int32_t) * (size_t)h.r_c_items);
-  const int64_t *i64[3] = {r->count, r->a_count, r->c_count};
-  for (int k = 0; k < 3; k++) put(&b, i64[k], sizeof(int64_t) * (size_t)r->n);
-  const double *f64[5] = {r->support, r->confidence, r->lift, r->leverage, r->conviction};
-  for (int k = 0; k < 5; k++) put(&b, f64[k], sizeof(double) * (size_t)r->n);
-  int rc = -1;
-  if (!buf_ok(&b)) snprintf(err, errlen, "out of memory writing %s", path);
-  else rc = fs_write_atomic_nosync(path, b.data, b.len, err, errlen);
-  buf_free(&b);
+  segment seg[NSEGMENTS];
+  segments(&h, (fp_itemsets *)s, (fp_rules *)r, seg); /* only read through */
+  size_t plen = strlen(path);
+  char *tmp = malloc(plen + 32);
+  int fd = -1, rc = -1;
+  if (!tmp) {
+    snprintf(err, errlen, "out of memory writing %s", path);
+    return -1;
+  }
+  snprintf(tmp, plen + 32, "%s.tmp.%ld", path, (long)getpid());
+  if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666)) < 0) {
+    snprintf(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
+    goto cleanup;
+  }
+  int ok = write_all(fd, &h, sizeof h) == 0;
+  for (int k = 0; ok && k < NSEGMENTS; k++) ok = write_all(fd, *seg[k].p, seg[k].bytes) == 0;
+  if (!ok) {
+    snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+    goto cleanup;
+  }
+  int cl = close(fd);
+  fd = -1;
+  if (cl != 0 || rename(tmp, path) != 0) {
+    snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+    goto cleanup;
+  }
+  rc = 0;
+cleanup:
+  if (fd >= 0) close(fd);
+  if (rc != 0) unlink(tmp);
+  free(tmp);
   return rc;
-}
-
-/* Copies n bytes from the cursor into a new allocation; NULL (and *ok = 0) if the file is too short. */
-static void *take(const char **p, const char *end, size_t n, int *ok) {
-  if (!*ok || (size_t)(end - *p) < n) {
-    *ok = 0;
-    return NULL;
-  }
-  void *out = malloc(n ? n : 1);
-  if (!out) {
-    *ok = 0;
-    return NULL;
-  }
-  memcpy(out, *p, n);
-  *p += n;
-  return out;
 }
 
 int fp_cache_read(const char *path, const char *key, fp_itemsets *s, fp_rules *r) {
   memset(s, 0, sizeof *s);
   memset(r, 0, sizeof *r);
-  FILE *f = fopen(path, "rb");
-  if (!f) return -1;
-  char *data = NULL;
-  size_t len = 0, cap = 0;
-  for (;;) {
-    if (len == cap) {
-      cap = cap ? cap * 2 : 1 << 20;
-      char *more = realloc(data, cap);
-      if (!more) {
-        free(data);
-        fclose(f);
-        return -1;
-      }
-      data = more;
-    }
-    size_t got = fread(data + len, 1, cap - len, f);
-    len += got;
-    if (got == 0) break;
-  }
-  fclose(f);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  struct stat st;
   cache_header h;
-  int ok = len >= sizeof h;
-  if (ok) memcpy(&h, data, sizeof h);
+  int ok = fstat(fd, &st) == 0 && read_all(fd, &h, sizeof h) == 0;
   ok = ok && memcmp(h.magic, FP_CACHE_MAGIC, 16) == 0 && strncmp(h.key, key, FP_CACHE_KEY - 1) == 0 &&
-       h.s_n >= 0 && h.r_n >= 0 && h.s_items >= 0 && h.r_a_items >= 0 && h.r_c_items >= 0;
-  const char *p = data + sizeof h, *end = data + len;
+       h.s_n >= 0 && h.r_n >= 0 && h.s_items >= 0 && h.r_a_items >= 0 && h.r_c_items >= 0 &&
+       h.s_n < ((int64_t)1 << 40) && h.r_n < ((int64_t)1 << 40) && h.s_items < ((int64_t)1 << 40) &&
+       h.r_a_items < ((int64_t)1 << 40) && h.r_c_items < ((int64_t)1 << 40);
+  segment seg[NSEGMENTS];
+  if (ok) {
+    segments(&h, s, r, seg);
+    uint64_t total = sizeof h;
+    for (int k = 0; k < NSEGMENTS; k++) total += seg[k].bytes;
+    ok = total == (uint64_t)st.st_size; /* a short or padded file is damaged */
+  }
+  for (int k = 0; ok && k < NSEGMENTS; k++) {
+    *seg[k].p = malloc(seg[k].bytes ? seg[k].bytes : 1);
+    ok = *seg[k].p && read_all(fd, *seg[k].p, seg[k].bytes) == 0;
+  }
+  close(fd);
   if (ok) {
     s->n = h.s_n, s->nbaskets = h.s_nbaskets, s->min_count = h.s_min_count;
-    s->offsets = take(&p, end, sizeof(int64_t) * (size_t)(h.s_n + 1), &ok);
-    s->items = take(&p, end, sizeof(int32_t) * (size_t)h.s_items, &ok);
-    s->counts = take(&p, end, sizeof(int64_t) * (size_t)h.s_n, &ok);
     r->n = h.r_n, r->nbaskets = h.r_nbaskets;
-    r->a_off = take(&p, end, sizeof(int64_t) * (size_t)(h.r_n + 1), &ok);
-    r->a_items = take(&p, end, sizeof(int32_t) * (size_t)h.r_a_items, &ok);
-    r->c_off = take(&p, end, sizeof(int64_t) * (size_t)(h.r_n + 1), &ok);
-    r->c_items = take(&p, end, sizeof(int32_t) * (size_t)h.r_c_items, &ok);
-    r->count = take(&p, end, sizeof(int64_t) * (size_t)h.r_n, &ok);
-    r->a_count = take(&p, end, sizeof(int64_t) * (size_t)h.r_n, &ok);
-    r->c_count = take(&p, end, sizeof(int64_t) * (size_t)h.r_n, &ok);
-    r->support = take(&p, end, sizeof(double) * (size_t)h.r_n, &ok);
-    r->confidence = take(&p, end, sizeof(double) * (size_t)h.r_n, &ok);
-    r->lift = take(&p, end, sizeof(double) * (size_t)h.r_n, &ok);
-    r->leverage = take(&p, end, sizeof(double) * (size_t)h.r_n, &ok);
-    r->conviction = take(&p, end, sizeof(double) * (size_t)h.r_n, &ok);
-    ok = ok && p == end && s->offsets[h.s_n] == h.s_items && r->a_off[h.r_n] == h.r_a_items &&
-         r->c_off[h.r_n] == h.r_c_items;
+    ok = s->offsets[h.s_n] == h.s_items && r->a_off[h.r_n] == h.r_a_items && r->c_off[h.r_n] == h.r_c_items;
   }
-  free(data);
   if (!ok) {
     fp_itemsets_free(s);
     fp_rules_free(r);

@@ -100,28 +100,7 @@ static int emit(worker *w, int len, fp_cnt count) {
   shared *S = w->S;
   if (S->max_itemsets > 0 && atomic_fetch_add_explicit(&S->emitted, 1, memory_order_relaxed) >= S->max_itemsets)
     return set_status(S, FP_ELIMIT);
-  fp_found *o = w->out;
-  if (o->n == o->cap) {
-    int64_t cap = o->cap ? o->cap * 2 : 4096;
-    int32_t *lens = realloc(o->lens, (size_t)cap * sizeof *lens);
-    if (lens) o->lens = lens;
-    int64_t *counts = realloc(o->counts, (size_t)cap * sizeof *counts);
-    if (counts) o->counts = counts;
-    if (!lens || !counts) return set_status(S, FP_ENOMEM);
-    o->cap = cap;
-  }
-  if (o->nranks + len > o->rcap) {
-    int64_t cap = o->rcap ? o->rcap * 2 : 16384;
-    while (cap < o->nranks + len) cap *= 2;
-    int32_t *r = realloc(o->ranks, (size_t)cap * sizeof *r);
-    if (!r) return set_status(S, FP_ENOMEM);
-    o->ranks = r;
-    o->rcap = cap;
-  }
-  memcpy(o->ranks + o->nranks, w->prefix, (size_t)len * sizeof *w->prefix);
-  o->nranks += len;
-  o->lens[o->n] = len;
-  o->counts[o->n++] = count;
+  if (fp_found_add(w->out, w->prefix, len, count)) return set_status(S, FP_ENOMEM);
   return FP_OK;
 }
 
@@ -140,17 +119,7 @@ static int chain_enum(worker *w, const int32_t *ranks, const fp_node *path, int3
 
 /* ---------------------------------------------------------------- memory */
 
-/* Grows *p to hold n elements of size sz (contents not kept); 0 or -1. */
-static int ensure(void **p, int64_t *cap, int64_t n, size_t sz) {
-  if (n <= *cap) return 0;
-  int64_t c = n + n / 4 + 16;
-  free(*p);
-  *p = malloc((size_t)c * sz);
-  *cap = *p ? c : 0;
-  if (!*p) return -1;
-  if ((size_t)c * sz >= ((size_t)4 << 20)) fp_hint_huge(*p, (size_t)c * sz);
-  return 0;
-}
+static int ensure(void **p, int64_t *cap, int64_t n, size_t sz) { return fp_ensure(p, cap, n, sz); }
 
 /* Room in a batch for trees of nitems labels. */
 static int batch_labels(batch *b, int32_t nitems) {

@@ -28,12 +28,44 @@ typedef struct fp_tree {
   int32_t *rank;   /* label -> global rank */
 } fp_tree;
 
+/* The items of a basket column: a dictionary of their ids, and the ranks of the frequent ones (0 = the most
+   frequent, ties by item id). */
+typedef struct fp_ranking {
+  int dense;         /* dictionary: index = item - base when dense, else a hash */
+  int64_t base, m;   /* m = number of dictionary indices */
+  int32_t *keys, *vals, *item_of;
+  uint64_t mask;
+  int32_t k;         /* frequent items */
+  int32_t *rank_of;  /* dictionary index -> rank, or -1 when not frequent */
+  int32_t *rank_item; /* rank -> item id */
+  fp_cnt *support;   /* rank -> number of baskets holding the item */
+  int64_t maxraw;    /* the longest basket, duplicates included */
+} fp_ranking;
+
+/* Counts the items of b (once per basket) on nt threads and ranks those of count >= min_count. FP_OK, FP_ENOMEM or
+   FP_ETOOBIG; *rk is zeroed on failure. */
+fp_status fp_rank_items(const fp_lists *b, int64_t min_count, int nt, fp_ranking *rk);
+void fp_ranking_free(fp_ranking *rk);
+int64_t fp_items_index_slow(const fp_ranking *rk, int32_t item);
+
+/* The dictionary index of an item of the column. */
+static inline int64_t fp_items_index(const fp_ranking *rk, int32_t item) {
+  return rk->dense ? (int64_t)item - rk->base : fp_items_index_slow(rk, item);
+}
+
+/* The rank of an item of the column, or -1 when it is not frequent. */
+static inline int32_t fp_items_rank(const fp_ranking *rk, int32_t item) {
+  return rk->rank_of[fp_items_index(rk, item)];
+}
+
+/* Basket b's distinct frequent ranks, ascending, into buf (room for the basket's length); returns how many. */
+int64_t fp_items_decode(const fp_lists *b, const fp_ranking *rk, int64_t basket, int32_t *buf);
+
 void fp_tree_free(fp_tree *t);
 
-/* The global FP-tree of a basket column: labels are global ranks (0 = the most frequent item, ties by item id);
-   *rank_item receives rank -> item id. Items of count < min_count are dropped; a basket's duplicates count once. */
-fp_status fp_tree_build(const fp_lists *b, int64_t min_count, int threads, int (*cancelled)(void), fp_tree *t,
-                        int32_t **rank_item);
+/* The global FP-tree of a basket column: labels are global ranks. Items that are not frequent are dropped; a
+   basket's duplicates count once. */
+fp_status fp_tree_build(const fp_lists *b, const fp_ranking *rk, int threads, int (*cancelled)(void), fp_tree *t);
 
 /* Per-thread results of the growth phase: itemsets as global ranks (unsorted inside an itemset). */
 typedef struct fp_found {
@@ -49,12 +81,28 @@ typedef struct fp_found {
 fp_status fp_grow(const fp_tree *t0, const fp_mine_opts *o, int threads, fp_found *found);
 void fp_found_free(fp_found *f);
 
+/* Whether fp_pairs_grow can take a column of k frequent items (its pair matrix fits the memory it allows). */
+int fp_pairs_fits(int32_t k, int threads);
+/* The pair method (fp_pairs.c), for few frequent items: the same results as fp_tree_build + fp_grow. */
+fp_status fp_pairs_grow(const fp_lists *b, const fp_ranking *rk, const fp_mine_opts *o, int threads, fp_found *found);
+
+/* Appends an itemset (global ranks, any order) with its count to f; 0 or -1 when out of memory. */
+int fp_found_add(fp_found *f, const int32_t *ranks, int len, int64_t count);
+
 /* Runs fn(arg + i*size) for i in [0, n) on n threads (the caller runs i = 0). A thread that cannot be started has
    its share run by the caller, so the result is the same. */
 void fp_parallel(int n, void *(*fn)(void *), void *arg, size_t size);
 
 /* Asks the kernel for huge pages under a large allocation (fewer page faults); a hint, never fails. */
 void fp_hint_huge(void *p, size_t bytes);
+
+/* malloc for scratch arrays that may be large: from 1 MiB on, the block is 2 MiB aligned, its size rounded up to
+   2 MiB and backed by huge pages where the kernel allows (a first touch of a 4 KiB page costs tens of microseconds
+   on some virtual machines). Free with free(). */
+void *fp_alloc_big(size_t bytes);
+
+/* Grows the scratch array *p (contents not kept) to hold n elements of size sz; 0, or -1 with *p freed. */
+int fp_ensure(void **p, int64_t *cap, int64_t n, size_t sz);
 
 /* Lexicographic comparison of two int32 lists (a shorter prefix first). */
 int fp_lex_cmp(const int32_t *a, int64_t na, const int32_t *b, int64_t nb);

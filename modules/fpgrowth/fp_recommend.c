@@ -1,14 +1,20 @@
 /*
 ** fp_recommend.c: recommendations from association rules (see fpgrowth.h).
-** Customers: the items of the rules used get compact indices and the rules a "best first" position (score =
-** lift * confidence desc, confidence desc, support desc, index asc), so a product's best rule is its matching rule of
-** lowest position. The rules are filed under each consequent item, and their antecedents form a trie.
-** A customer first merges, best first (a heap), the consequent files of the products it does not own, checking
-** antecedents against a stamped "owned" array: the first match of a product is its best rule, and the merge stops
-** once the top products are settled. When that does not settle within a few steps (customers who own the usual
-** consequents), a depth-first walk of the trie restricted to owned products visits exactly the antecedents the
-** customer has and keeps the best rule per product. Customers are split among threads in contiguous ranges and the
-** per-thread rows concatenated in order, so the result does not depend on the thread count.
+** The items of the rules used get compact indices and the rules a "best first" order (score = lift * confidence desc,
+** confidence desc, support desc, index asc; a radix sort on the score), so a product's best rule is its matching
+** rule that comes first.
+** Customers, few rules (up to SCAN_RULES over at most 64 * SCAN_WORDS items, as the flows use: 300): antecedents and
+** consequents are bitsets, and a customer scans the rules best first, keeping each new consequent it does not own,
+** until the top products are settled (`top` of them, and a rule of a lower score than the top-th's).
+** Customers, many rules: the rules are filed under each consequent item, and their antecedents form a trie. A customer
+** first merges, best first (a heap), the consequent files of the products it does not own, checking antecedents
+** against a stamped "owned" array, stopping once the top products are settled; when that does not settle within a
+** few steps, a depth-first walk of the trie restricted to owned products visits exactly the antecedents the customer
+** has and keeps the best rule per product. Customers are split among threads in contiguous ranges written straight
+** into the output (sized for `top` rows a customer) and closed up in order, so the result does not depend on the
+** thread count.
+** Products: the rules' positions filed under each antecedent item; each source walks its positions best first,
+** keeping each new target, until its top targets are settled.
 */
 #include "fp_internal.h"
 
@@ -17,13 +23,76 @@
 
 /* Steps of the best-first merge before a customer falls back to the trie walk. */
 #define CONSEQUENT_STEPS 512
+/* Up to this many rules with antecedents over at most 64 * SCAN_WORDS items, a customer's rules are found by
+   scanning all of them best first. */
+#define SCAN_RULES 1024
+#define SCAN_WORDS 8
+/* Rows of a customer recommendation table: customers * min(top, products) must stay below (FP_ETOOBIG). */
+#define MAX_REC_ROWS ((int64_t)1 << 27)
 
-/* Strictly better rule for a product: higher score, then confidence, then support, then lower rule index. */
-static int better(const fp_rules *r, const double *score, int64_t a, int64_t b) {
-  if (score[a] != score[b]) return score[a] > score[b];
-  if (r->confidence[a] != r->confidence[b]) return r->confidence[a] > r->confidence[b];
-  if (r->support[a] != r->support[b]) return r->support[a] > r->support[b];
-  return a < b;
+/* ---------------------------------------------------------------- best-first order */
+
+typedef struct score_key {
+  uint64_t key; /* the score's bits inverted: ascending = score descending (scores are positive) */
+  int64_t q;
+} score_key;
+
+typedef struct tie_ctx {
+  const fp_rules *r;
+} tie_ctx;
+
+/* Within equal scores: confidence desc, support desc, index asc. */
+static int cmp_tie(const void *a, const void *b, void *ctx) {
+  const fp_rules *r = ((const tie_ctx *)ctx)->r;
+  int64_t x = ((const score_key *)a)->q, y = ((const score_key *)b)->q;
+  if (r->confidence[x] != r->confidence[y]) return r->confidence[x] > r->confidence[y] ? -1 : 1;
+  if (r->support[x] != r->support[y]) return r->support[x] > r->support[y] ? -1 : 1;
+  return (x > y) - (x < y);
+}
+
+/* score[q] = lift * confidence of rules q < nr, and order[] = the rules best first, the order in which a product's
+   rules compete: higher score, then confidence, then support, then lower rule index. An LSD radix sort on the score,
+   the runs of equal scores sorted by comparison. */
+static fp_status best_order(const fp_rules *r, int64_t nr, double *score, int64_t *order) {
+  score_key *k = fp_alloc_big((size_t)(nr ? nr : 1) * sizeof *k), *t = fp_alloc_big((size_t)(nr ? nr : 1) * sizeof *t);
+  if (!k || !t) {
+    free(k);
+    free(t);
+    return FP_ENOMEM;
+  }
+  for (int64_t q = 0; q < nr; q++) {
+    score[q] = r->lift[q] * r->confidence[q];
+    uint64_t bits;
+    memcpy(&bits, &score[q], sizeof bits);
+    k[q] = (score_key){~bits, q};
+  }
+  score_key *src = k, *dst = t;
+  for (int byte = 0; byte < 8; byte++) {
+    int64_t hist[256];
+    memset(hist, 0, sizeof hist);
+    for (int64_t i = 0; i < nr; i++) hist[(src[i].key >> (8 * byte)) & 255]++;
+    int64_t sum = 0, same = 0;
+    for (int d = 0; d < 256; d++) {
+      same |= hist[d] == nr;
+      int64_t c = hist[d];
+      hist[d] = sum;
+      sum += c;
+    }
+    if (same) continue;
+    for (int64_t i = 0; i < nr; i++) dst[hist[(src[i].key >> (8 * byte)) & 255]++] = src[i];
+    score_key *sw = src;
+    src = dst;
+    dst = sw;
+  }
+  tie_ctx tc = {r};
+  for (int64_t a = 0, e; a < nr; a = e) {
+    for (e = a + 1; e < nr && src[e].key == src[a].key;) e++;
+    if (e - a > 1) qsort_r(src + a, (size_t)(e - a), sizeof *src, cmp_tie, &tc);
+  }
+  for (int64_t i = 0; i < nr; i++) order[i] = src[i].q;
+  free(k);
+  free(t);
+  return FP_OK;
 }
 
 /* ---------------------------------------------------------------- rule index */
@@ -42,19 +111,12 @@ typedef struct rule_index {
   int64_t *troff, *trpos;  /* rules (positions) whose antecedent is node v: trpos[troff[v] .. troff[v+1]) */
   int64_t tn;
   double *score;
+  /* scan mode (few rules over few items): antecedents and consequents as bitsets of aw words over the compact
+     items, by position */
+  uint64_t *amask, *cmask;
+  double *pscore; /* by position */
+  int aw;
 } rule_index;
-
-typedef struct order_ctx {
-  const fp_rules *r;
-  const double *score;
-} order_ctx;
-
-static int cmp_best(const void *a, const void *b, void *ctx) {
-  const order_ctx *c = ctx;
-  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-  if (x == y) return 0;
-  return better(c->r, c->score, x, y) ? -1 : 1;
-}
 
 static int cmp_i32(const void *a, const void *b) {
   int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
@@ -89,6 +151,9 @@ static void rindex_free(rule_index *x) {
   free(x->troff);
   free(x->trpos);
   free(x->score);
+  free(x->amask);
+  free(x->cmask);
+  free(x->pscore);
   memset(x, 0, sizeof *x);
 }
 
@@ -205,7 +270,9 @@ static fp_status build_trie(rule_index *x, const fp_rules *r, int64_t nr) {
   return FP_OK;
 }
 
-static fp_status rindex_build(rule_index *x, const fp_rules *r, int64_t nr) {
+/* The compact items of the first nr rules, their antecedents and consequents in compact items, scores and the
+   best-first order. */
+static fp_status rindex_items(rule_index *x, const fp_rules *r, int64_t nr) {
   memset(x, 0, sizeof *x);
   x->nr = nr;
   int64_t na = r->a_off[nr], nc = r->c_off[nr];
@@ -215,26 +282,66 @@ static fp_status rindex_build(rule_index *x, const fp_rules *r, int64_t nr) {
   x->score = malloc((size_t)(nr + 1) * sizeof *x->score);
   x->order = malloc((size_t)(nr + 1) * sizeof *x->order);
   if (!x->u || !x->a_items || !x->c_items || !x->score || !x->order) return FP_ENOMEM;
-  memcpy(x->u, r->a_items, (size_t)na * sizeof *x->u);
-  memcpy(x->u + na, r->c_items, (size_t)nc * sizeof *x->u);
-  qsort(x->u, (size_t)(na + nc), sizeof *x->u, cmp_i32);
-  for (int64_t i = 0; i < na + nc; i++)
-    if (x->nu == 0 || x->u[x->nu - 1] != x->u[i]) x->u[x->nu++] = x->u[i];
-  if (x->nu > 0 && (int64_t)x->u[x->nu - 1] - x->u[0] < (1 << 22)) {
-    x->base = x->u[0];
-    x->range = (int64_t)x->u[x->nu - 1] - x->u[0] + 1;
+  /* the distinct items: marked in a dense table when their range is small, else sorted */
+  int32_t lo = INT32_MAX, hi = INT32_MIN;
+  for (int64_t i = 0; i < na + nc; i++) {
+    int32_t v = i < na ? r->a_items[i] : r->c_items[i - na];
+    lo = v < lo ? v : lo;
+    hi = v > hi ? v : hi;
+  }
+  if (na + nc > 0 && (int64_t)hi - lo < (1 << 22)) {
+    x->base = lo;
+    x->range = (int64_t)hi - lo + 1;
     if (!(x->dense = malloc((size_t)x->range * sizeof *x->dense))) return FP_ENOMEM;
     memset(x->dense, 0xff, (size_t)x->range * sizeof *x->dense);
-    for (int64_t i = 0; i < x->nu; i++) x->dense[x->u[i] - x->base] = (int32_t)i;
+    for (int64_t i = 0; i < na + nc; i++) x->dense[(i < na ? r->a_items[i] : r->c_items[i - na]) - lo] = 0;
+    for (int64_t d = 0; d < x->range; d++)
+      if (x->dense[d] == 0) {
+        x->dense[d] = (int32_t)x->nu;
+        x->u[x->nu++] = (int32_t)(lo + d);
+      }
+  } else {
+    memcpy(x->u, r->a_items, (size_t)na * sizeof *x->u);
+    memcpy(x->u + na, r->c_items, (size_t)nc * sizeof *x->u);
+    qsort(x->u, (size_t)(na + nc), sizeof *x->u, cmp_i32);
+    for (int64_t i = 0; i < na + nc; i++)
+      if (x->nu == 0 || x->u[x->nu - 1] != x->u[i]) x->u[x->nu++] = x->u[i];
   }
   for (int64_t i = 0; i < na; i++) x->a_items[i] = compact(x, r->a_items[i]);
   for (int64_t i = 0; i < nc; i++) x->c_items[i] = compact(x, r->c_items[i]);
-  for (int64_t q = 0; q < nr; q++) {
-    x->score[q] = r->lift[q] * r->confidence[q];
-    x->order[q] = q;
+  return best_order(r, nr, x->score, x->order);
+}
+
+/* The bitsets of scan mode, unless the rules or their items are too many for it (*scan = 0). */
+static fp_status scan_masks(rule_index *x, const fp_rules *r, int64_t nr, int *scan) {
+  *scan = 0;
+  x->aw = (int)((x->nu + 63) / 64);
+  if (nr > SCAN_RULES || x->aw > SCAN_WORDS) return FP_OK;
+  if (x->aw < 1) x->aw = 1;
+  size_t words = (size_t)(nr ? nr : 1) * (size_t)x->aw;
+  x->amask = calloc(words, sizeof *x->amask);
+  x->cmask = calloc(words, sizeof *x->cmask);
+  x->pscore = malloc((size_t)(nr ? nr : 1) * sizeof *x->pscore);
+  if (!x->amask || !x->cmask || !x->pscore) return FP_ENOMEM;
+  for (int64_t p = 0; p < nr; p++) {
+    int64_t q = x->order[p];
+    x->pscore[p] = x->score[q];
+    for (int64_t i = r->a_off[q]; i < r->a_off[q + 1]; i++)
+      x->amask[p * x->aw + x->a_items[i] / 64] |= (uint64_t)1 << (x->a_items[i] % 64);
+    for (int64_t i = r->c_off[q]; i < r->c_off[q + 1]; i++)
+      x->cmask[p * x->aw + x->c_items[i] / 64] |= (uint64_t)1 << (x->c_items[i] % 64);
   }
-  order_ctx oc = {r, x->score};
-  qsort_r(x->order, (size_t)nr, sizeof *x->order, cmp_best, &oc);
+  *scan = 1;
+  return FP_OK;
+}
+
+/* rindex_items, plus the masks of scan mode, or for many rules the antecedent trie and the consequent files. */
+static fp_status rindex_build(rule_index *x, const fp_rules *r, int64_t nr) {
+  fp_status st = rindex_items(x, r, nr);
+  int scan = 0;
+  if (st == FP_OK) st = scan_masks(x, r, nr, &scan);
+  if (st != FP_OK || scan) return st;
+  int64_t nc = r->c_off[nr];
   if (build_trie(x, r, nr) != FP_OK) return FP_ENOMEM;
   x->coff = calloc((size_t)x->nu + 1, sizeof *x->coff);
   x->cpos = malloc((size_t)(nc + 1) * sizeof *x->cpos);
@@ -258,33 +365,14 @@ typedef struct cust_job {
   const fp_lists *owned;
   const fp_rec_opts *o;
   int64_t lo, hi;
-  fp_recs out;
-  int64_t cap;
+  fp_recs *out; /* rows from at = lo * top on */
+  int64_t at, n;
   int status;
 } cust_job;
 
-static int push_rec(cust_job *j, int64_t row, int32_t rank, int32_t product, int64_t q) {
-  fp_recs *o = &j->out;
-  if (o->n == j->cap) {
-    int64_t cap = j->cap ? j->cap * 2 : 4096;
-#define REALLOC_FIELD(p)                                  \
-  do {                                                    \
-    void *t = realloc((p), (size_t)cap * sizeof *(p));    \
-    if (!t) return -1;                                    \
-    (p) = t;                                              \
-  } while (0)
-    REALLOC_FIELD(o->row);
-    REALLOC_FIELD(o->rank);
-    REALLOC_FIELD(o->product);
-    REALLOC_FIELD(o->score);
-    REALLOC_FIELD(o->confidence);
-    REALLOC_FIELD(o->lift);
-    REALLOC_FIELD(o->support);
-    REALLOC_FIELD(o->rule);
-#undef REALLOC_FIELD
-    j->cap = cap;
-  }
-  int64_t i = o->n++;
+static void put_rec(cust_job *j, int64_t row, int32_t rank, int32_t product, int64_t q) {
+  fp_recs *o = j->out;
+  int64_t i = j->at + j->n++;
   o->row[i] = row;
   o->rank[i] = rank;
   o->product[i] = product;
@@ -293,7 +381,6 @@ static int push_rec(cust_job *j, int64_t row, int32_t rank, int32_t product, int
   o->lift[i] = j->r->lift[q];
   o->support[i] = j->r->support[q];
   o->rule[i] = q;
-  return 0;
 }
 
 typedef struct cand_ctx {
@@ -308,6 +395,23 @@ static int cmp_cand(const void *a, const void *b, void *ctx) {
   double sp = c->x->score[c->x->order[c->best[p]]], sq = c->x->score[c->x->order[c->best[q]]];
   if (sp != sq) return sp > sq ? -1 : 1;
   return (c->x->u[p] > c->x->u[q]) - (c->x->u[p] < c->x->u[q]);
+}
+
+/* Sorts the candidates by cmp_cand (an insertion sort when they are few, as usual). */
+static void sort_cands(int32_t *cand, int64_t n, const cand_ctx *cc) {
+  if (n > 32) {
+    qsort_r(cand, (size_t)n, sizeof *cand, cmp_cand, (void *)cc);
+    return;
+  }
+  for (int64_t i = 1; i < n; i++) {
+    int32_t v = cand[i];
+    int64_t j = i;
+    while (j > 0 && cmp_cand(&v, &cand[j - 1], (void *)cc) < 0) {
+      cand[j] = cand[j - 1];
+      j--;
+    }
+    cand[j] = v;
+  }
 }
 
 /* A cursor into one product's consequent file. */
@@ -332,6 +436,7 @@ static void heap_down(cursor *h, int64_t n, int64_t i) {
 typedef struct scratch {
   int64_t *mark, *bstamp, *best; /* per compact item: owned stamp, candidate stamp, best position */
   int32_t *own, *cand, *tstack;
+  int64_t nown; /* own[0 .. nown): the customer's products, compact */
   cursor *heap;
 } scratch;
 
@@ -367,6 +472,37 @@ static int64_t by_consequents(const rule_index *x, const fp_rules *r, scratch *w
       *h = w->heap[--nh];
     }
     heap_down(w->heap, nh, 0);
+  }
+  return ncand;
+}
+
+/* All rules best first, each owned antecedent giving its consequents not owned (the first rule of a product is its
+   best), until the top products are settled: `top` of them and a rule of a lower score than the top-th's. */
+static int64_t by_scan(const rule_index *x, scratch *w, int64_t top) {
+  int64_t ncand = 0;
+  double settle = 0;
+  int aw = x->aw;
+  uint64_t own[SCAN_WORDS], taken[SCAN_WORDS]; /* owned; owned or already a candidate */
+  memset(own, 0, sizeof own);
+  for (int64_t i = 0; i < w->nown; i++) own[w->own[i] / 64] |= (uint64_t)1 << (w->own[i] % 64);
+  memcpy(taken, own, sizeof own);
+  const uint64_t *am = x->amask, *cm = x->cmask;
+  for (int64_t p = 0; p < x->nr; p++, am += aw, cm += aw) {
+    if (ncand >= top && x->pscore[p] < settle) break;
+    uint64_t miss = 0, avail = 0;
+    for (int q = 0; q < aw; q++) {
+      miss |= am[q] & ~own[q];
+      avail |= cm[q] & ~taken[q];
+    }
+    if (miss || !avail) continue;
+    for (int q = 0; q < aw; q++)
+      for (uint64_t y = cm[q] & ~taken[q]; y; y &= y - 1) {
+        int32_t c = q * 64 + __builtin_ctzll(y);
+        w->best[c] = p;
+        w->cand[ncand++] = c;
+      }
+    for (int q = 0; q < aw; q++) taken[q] |= cm[q];
+    if (ncand >= top && settle == 0) settle = x->pscore[p]; /* scores are positive */
   }
   return ncand;
 }
@@ -428,15 +564,18 @@ static void *recommend_range(void *arg) {
       w.mark[y] = stamp;
       w.own[nown++] = y;
     }
-    int64_t ncand = nown > 2 ? by_consequents(x, j->r, &w, stamp, j->o->top, CONSEQUENT_STEPS) : -1;
-    if (ncand < 0) ncand = by_antecedents(x, j->r, &w, stamp);
+    int64_t ncand;
+    w.nown = nown;
+    if (x->amask) {
+      ncand = by_scan(x, &w, j->o->top);
+    } else {
+      ncand = nown > 2 ? by_consequents(x, j->r, &w, stamp, j->o->top, CONSEQUENT_STEPS) : -1;
+      if (ncand < 0) ncand = by_antecedents(x, j->r, &w, stamp);
+    }
     if (ncand == 0) continue;
-    qsort_r(w.cand, (size_t)ncand, sizeof *w.cand, cmp_cand, &cc);
+    sort_cands(w.cand, ncand, &cc);
     for (int64_t k = 0; k < ncand && k < j->o->top; k++)
-      if (push_rec(j, c, (int32_t)k + 1, x->u[w.cand[k]], x->order[w.best[w.cand[k]]])) {
-        j->status = FP_ENOMEM;
-        goto cleanup;
-      }
+      put_rec(j, c, (int32_t)k + 1, x->u[w.cand[k]], x->order[w.best[w.cand[k]]]);
   }
 cleanup:
   free(w.mark);
@@ -462,37 +601,39 @@ void fp_recs_free(fp_recs *x) {
   memset(x, 0, sizeof *x);
 }
 
-/* Concatenates the jobs' rows in job order. */
-static fp_status gather(cust_job *jobs, int nt, fp_recs *out) {
-  int64_t n = 0;
-  for (int t = 0; t < nt; t++) n += jobs[t].out.n;
+/* Room for n rows in out (rows past those written are never touched, so an upper bound costs no memory). */
+static fp_status recs_alloc(fp_recs *out, int64_t n) {
   size_t nn = (size_t)(n ? n : 1);
-  out->row = malloc(nn * sizeof *out->row);
-  out->rank = malloc(nn * sizeof *out->rank);
-  out->product = malloc(nn * sizeof *out->product);
-  out->score = malloc(nn * sizeof *out->score);
-  out->confidence = malloc(nn * sizeof *out->confidence);
-  out->lift = malloc(nn * sizeof *out->lift);
-  out->support = malloc(nn * sizeof *out->support);
-  out->rule = malloc(nn * sizeof *out->rule);
-  if (!out->row || !out->rank || !out->product || !out->score || !out->confidence || !out->lift ||
-      !out->support || !out->rule)
-    return FP_ENOMEM;
+  out->row = fp_alloc_big(nn * sizeof *out->row);
+  out->rank = fp_alloc_big(nn * sizeof *out->rank);
+  out->product = fp_alloc_big(nn * sizeof *out->product);
+  out->score = fp_alloc_big(nn * sizeof *out->score);
+  out->confidence = fp_alloc_big(nn * sizeof *out->confidence);
+  out->lift = fp_alloc_big(nn * sizeof *out->lift);
+  out->support = fp_alloc_big(nn * sizeof *out->support);
+  out->rule = fp_alloc_big(nn * sizeof *out->rule);
+  return out->row && out->rank && out->product && out->score && out->confidence && out->lift && out->support &&
+                 out->rule
+             ? FP_OK
+             : FP_ENOMEM;
+}
+
+/* Moves each job's rows down to follow the previous job's, in place. */
+static void gather(cust_job *jobs, int nt, fp_recs *out) {
   for (int t = 0; t < nt; t++) {
-    const fp_recs *s = &jobs[t].out;
-    size_t k = (size_t)s->n, at = (size_t)out->n;
-    if (!k) continue;
-    memcpy(out->row + at, s->row, k * sizeof *s->row);
-    memcpy(out->rank + at, s->rank, k * sizeof *s->rank);
-    memcpy(out->product + at, s->product, k * sizeof *s->product);
-    memcpy(out->score + at, s->score, k * sizeof *s->score);
-    memcpy(out->confidence + at, s->confidence, k * sizeof *s->confidence);
-    memcpy(out->lift + at, s->lift, k * sizeof *s->lift);
-    memcpy(out->support + at, s->support, k * sizeof *s->support);
-    memcpy(out->rule + at, s->rule, k * sizeof *s->rule);
-    out->n += s->n;
+    size_t k = (size_t)jobs[t].n, from = (size_t)jobs[t].at, to = (size_t)out->n;
+    if (k && from != to) {
+      memmove(out->row + to, out->row + from, k * sizeof *out->row);
+      memmove(out->rank + to, out->rank + from, k * sizeof *out->rank);
+      memmove(out->product + to, out->product + from, k * sizeof *out->product);
+      memmove(out->score + to, out->score + from, k * sizeof *out->score);
+      memmove(out->confidence + to, out->confidence + from, k * sizeof *out->confidence);
+      memmove(out->lift + to, out->lift + from, k * sizeof *out->lift);
+      memmove(out->support + to, out->support + from, k * sizeof *out->support);
+      memmove(out->rule + to, out->rule + from, k * sizeof *out->rule);
+    }
+    out->n += jobs[t].n;
   }
-  return FP_OK;
 }
 
 fp_status fp_recommend_customers(const fp_rules *r, const fp_lists *owned, const fp_rec_opts *o, fp_recs *out) {
@@ -505,17 +646,21 @@ fp_status fp_recommend_customers(const fp_rules *r, const fp_lists *owned, const
   fp_status st = rindex_build(&x, r, nr);
   cust_job jobs[FP_MAX_THREADS];
   memset(jobs, 0, sizeof jobs);
+  /* a customer gets at most `top` rows, and at most one per product */
+  int64_t per = o->top < x.nu ? o->top : x.nu;
+  if (st == FP_OK && per > 0 && owned->n > MAX_REC_ROWS / per) st = FP_ETOOBIG;
+  if (st == FP_OK) st = recs_alloc(out, owned->n * per);
   if (st == FP_OK) {
     for (int t = 0; t < nt; t++) {
-      jobs[t] = (cust_job){.r = r, .x = &x, .owned = owned, .o = o};
+      jobs[t] = (cust_job){.r = r, .x = &x, .owned = owned, .o = o, .out = out};
       jobs[t].lo = owned->n * t / nt;
       jobs[t].hi = owned->n * (t + 1) / nt;
+      jobs[t].at = jobs[t].lo * per;
     }
     fp_parallel(nt, recommend_range, jobs, sizeof *jobs);
     for (int t = 0; t < nt && st == FP_OK; t++) st = (fp_status)jobs[t].status;
   }
-  if (st == FP_OK) st = gather(jobs, nt, out);
-  for (int t = 0; t < nt; t++) fp_recs_free(&jobs[t].out);
+  if (st == FP_OK) gather(jobs, nt, out);
   rindex_free(&x);
   if (st != FP_OK) fp_recs_free(out);
   return st;
@@ -523,38 +668,11 @@ fp_status fp_recommend_customers(const fp_rules *r, const fp_lists *owned, const
 
 /* ---------------------------------------------------------------- products */
 
-typedef struct pair {
-  int32_t a, b;
-  int64_t rule;
-} pair;
-
-typedef struct pair_ctx {
-  const fp_rules *r;
-  const double *score;
-} pair_ctx;
-
-/* By source, then by target, then the best rule first. */
-static int cmp_pair(const void *x, const void *y, void *ctx) {
-  const pair *p = x, *q = y;
-  const pair_ctx *c = ctx;
-  if (p->a != q->a) return p->a < q->a ? -1 : 1;
-  if (p->b != q->b) return p->b < q->b ? -1 : 1;
-  if (p->rule == q->rule) return 0;
-  return better(c->r, c->score, p->rule, q->rule) ? -1 : 1;
-}
-
-/* Within a source: the best rule first (score, confidence, support), then the target id. */
-static int cmp_target(const void *x, const void *y, void *ctx) {
-  const pair *p = x, *q = y;
-  const pair_ctx *c = ctx;
-  double sp = c->score[p->rule], sq = c->score[q->rule];
-  if (sp != sq) return sp > sq ? -1 : 1;
-  if (c->r->confidence[p->rule] != c->r->confidence[q->rule])
-    return c->r->confidence[p->rule] > c->r->confidence[q->rule] ? -1 : 1;
-  if (c->r->support[p->rule] != c->r->support[q->rule])
-    return c->r->support[p->rule] > c->r->support[q->rule] ? -1 : 1;
-  return (p->b > q->b) - (p->b < q->b);
-}
+/* A recommendation of a source product: the target and the position (best-first) of its best rule. */
+typedef struct target {
+  int32_t b;
+  int64_t p;
+} target;
 
 typedef struct group {
   int32_t a;
@@ -566,6 +684,14 @@ static int cmp_group(const void *x, const void *y) {
   const group *g = x, *h = y;
   if (g->n != h->n) return g->n > h->n ? -1 : 1;
   return (g->a > h->a) - (g->a < h->a);
+}
+
+/* Rule q's key for products: score, confidence, support, all desc; 0 when equal. */
+static int cmp_key(const fp_rules *r, const double *score, int64_t q, int64_t s) {
+  if (score[q] != score[s]) return score[q] > score[s] ? -1 : 1;
+  if (r->confidence[q] != r->confidence[s]) return r->confidence[q] > r->confidence[s] ? -1 : 1;
+  if (r->support[q] != r->support[s]) return r->support[q] > r->support[s] ? -1 : 1;
+  return 0;
 }
 
 void fp_product_recs_free(fp_product_recs *x) {
@@ -581,56 +707,94 @@ void fp_product_recs_free(fp_product_recs *x) {
   memset(x, 0, sizeof *x);
 }
 
+/* For each source a, the rules whose antecedent holds a, best first: each target not seen yet gets its best rule,
+   until `top` targets are found and the next rule's key is lower than the top-th's (equal keys are kept, so the
+   targets' ids decide among them). */
 fp_status fp_recommend_products(const fp_rules *r, const fp_rec_opts *o, fp_product_recs *out) {
   memset(out, 0, sizeof *out);
   if (o->top < 1) return FP_EINVAL;
-  int64_t nr = o->max_rules > 0 && o->max_rules < r->n ? o->max_rules : r->n, np = 0, ng = 0;
-  for (int64_t q = 0; q < nr; q++) np += (r->a_off[q + 1] - r->a_off[q]) * (r->c_off[q + 1] - r->c_off[q]);
-  fp_status st = FP_ENOMEM;
-  pair *p = malloc((size_t)(np ? np : 1) * sizeof *p);
-  double *score = malloc((size_t)(nr ? nr : 1) * sizeof *score);
-  group *g = malloc((size_t)(np ? np : 1) * sizeof *g);
-  if (!p || !score || !g) goto cleanup;
-  np = 0;
-  for (int64_t q = 0; q < nr; q++) {
-    score[q] = r->lift[q] * r->confidence[q];
-    for (int64_t i = r->a_off[q]; i < r->a_off[q + 1]; i++)
-      for (int64_t j = r->c_off[q]; j < r->c_off[q + 1]; j++) p[np++] = (pair){r->a_items[i], r->c_items[j], q};
+  int64_t nr = o->max_rules > 0 && o->max_rules < r->n ? o->max_rules : r->n;
+  rule_index x;
+  fp_status st = rindex_items(&x, r, nr);
+  int64_t nu = x.nu, na = nr ? r->a_off[nr] : 0, top = o->top < nu ? o->top : nu, ng = 0, nt = 0;
+  int64_t *aoff = NULL, *apos = NULL;
+  int32_t *seen = NULL;
+  target *tg = NULL;
+  group *g = NULL;
+  if (st != FP_OK) goto cleanup;
+  st = FP_ENOMEM;
+  aoff = calloc((size_t)nu + 2, sizeof *aoff);
+  apos = malloc((size_t)(na ? na : 1) * sizeof *apos);
+  seen = malloc((size_t)(nu ? nu : 1) * sizeof *seen);
+  g = malloc((size_t)(nu ? nu : 1) * sizeof *g);
+  if (!aoff || !apos || !seen || !g) goto cleanup;
+  /* positions best first, filed under each antecedent item */
+  for (int64_t i = 0; i < na; i++) aoff[x.a_items[i] + 2]++;
+  for (int64_t i = 0; i < nu; i++) aoff[i + 2] += aoff[i + 1];
+  for (int64_t p = 0; p < nr; p++) {
+    int64_t q = x.order[p];
+    for (int64_t i = r->a_off[q]; i < r->a_off[q + 1]; i++) apos[aoff[x.a_items[i] + 1]++] = p;
   }
-  pair_ctx pc = {r, score};
-  qsort_r(p, (size_t)np, sizeof *p, cmp_pair, &pc);
-  int64_t m = 0; /* the best rule per (a, b) */
-  for (int64_t i = 0; i < np; i++)
-    if (m == 0 || p[m - 1].a != p[i].a || p[m - 1].b != p[i].b) p[m++] = p[i];
-  for (int64_t i = 0; i < m;) {
-    int64_t e = i;
-    while (e < m && p[e].a == p[i].a) e++;
-    qsort_r(p + i, (size_t)(e - i), sizeof *p, cmp_target, &pc);
-    g[ng++] = (group){p[i].a, i, e - i < o->top ? e - i : o->top};
-    i = e;
+  /* aoff[a] .. aoff[a+1] now holds a's positions; targets: at most nu per source, fewer in practice */
+  int64_t tcap = 0;
+  for (int32_t a = 0; a < nu; a++) {
+    seen[a] = -1;
+    int64_t k = aoff[a + 1] - aoff[a];
+    tcap += k < nu ? k : nu;
+  }
+  tg = malloc((size_t)(tcap ? tcap : 1) * sizeof *tg);
+  if (!tg) goto cleanup;
+  for (int32_t a = 0; a < nu; a++) {
+    int64_t start = nt, kth = -1; /* kth: the rule of the top-th target */
+    for (int64_t k = aoff[a]; k < aoff[a + 1]; k++) {
+      int64_t p = apos[k], q = x.order[p];
+      if (kth >= 0 && cmp_key(r, x.score, q, kth) > 0) break;
+      for (int64_t t = r->c_off[q]; t < r->c_off[q + 1]; t++) {
+        int32_t b = x.c_items[t];
+        if (seen[b] == a) continue;
+        seen[b] = a;
+        tg[nt++] = (target){b, p};
+        if (kth < 0 && nt - start >= top) kth = q;
+      }
+    }
+    if (nt == start) continue;
+    /* by key, then target id (insertion sort: entries come by key already) */
+    for (int64_t i = start + 1; i < nt; i++) {
+      target v = tg[i];
+      int64_t j = i;
+      while (j > start) {
+        int c = cmp_key(r, x.score, x.order[v.p], x.order[tg[j - 1].p]);
+        if (c > 0 || (c == 0 && x.u[v.b] > x.u[tg[j - 1].b])) break;
+        tg[j] = tg[j - 1];
+        j--;
+      }
+      tg[j] = v;
+    }
+    g[ng++] = (group){a, start, nt - start < top ? nt - start : top};
   }
   qsort(g, (size_t)ng, sizeof *g, cmp_group);
   int64_t total = 0;
   for (int64_t i = 0; i < ng; i++) total += g[i].n;
-  size_t nt = (size_t)(total ? total : 1);
+  size_t nn = (size_t)(total ? total : 1);
   out->sources = malloc((size_t)(ng ? ng : 1) * sizeof *out->sources);
   out->rec_off = malloc((size_t)(ng + 1) * sizeof *out->rec_off);
-  out->product = malloc(nt * sizeof *out->product);
-  out->score = malloc(nt * sizeof *out->score);
-  out->confidence = malloc(nt * sizeof *out->confidence);
-  out->lift = malloc(nt * sizeof *out->lift);
-  out->support = malloc(nt * sizeof *out->support);
-  out->rule = malloc(nt * sizeof *out->rule);
+  out->product = malloc(nn * sizeof *out->product);
+  out->score = malloc(nn * sizeof *out->score);
+  out->confidence = malloc(nn * sizeof *out->confidence);
+  out->lift = malloc(nn * sizeof *out->lift);
+  out->support = malloc(nn * sizeof *out->support);
+  out->rule = malloc(nn * sizeof *out->rule);
   if (!out->sources || !out->rec_off || !out->product || !out->score || !out->confidence || !out->lift ||
       !out->support || !out->rule)
     goto cleanup;
   out->rec_off[0] = 0;
   for (int64_t i = 0, k = 0; i < ng; i++) {
-    out->sources[i] = g[i].a;
+    out->sources[i] = x.u[g[i].a];
     for (int64_t j = 0; j < g[i].n; j++, k++) {
-      int64_t q = p[g[i].start + j].rule;
-      out->product[k] = p[g[i].start + j].b;
-      out->score[k] = score[q];
+      const target *t = &tg[g[i].start + j];
+      int64_t q = x.order[t->p];
+      out->product[k] = x.u[t->b];
+      out->score[k] = x.score[q];
       out->confidence[k] = r->confidence[q];
       out->lift[k] = r->lift[q];
       out->support[k] = r->support[q];
@@ -641,9 +805,12 @@ fp_status fp_recommend_products(const fp_rules *r, const fp_rec_opts *o, fp_prod
   out->nsources = ng;
   st = FP_OK;
 cleanup:
-  free(p);
-  free(score);
+  free(aoff);
+  free(apos);
+  free(seen);
+  free(tg);
   free(g);
+  rindex_free(&x);
   if (st != FP_OK) fp_product_recs_free(out);
   return st;
 }

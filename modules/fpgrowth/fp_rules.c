@@ -52,6 +52,19 @@ static int grow_rules(found_rules *f) {
   return 0;
 }
 
+/* Rule i's counts and measures (one formula for both ways of generating rules, so that they agree to the bit). */
+static void set_measures(fp_rules *r, int64_t i, int64_t cs, int64_t ca, int64_t cb, int64_t n) {
+  double dn = (double)n, conf = (double)cs / (double)ca, pa = (double)ca / dn, pb = (double)cb / dn;
+  r->count[i] = cs;
+  r->a_count[i] = ca;
+  r->c_count[i] = cb;
+  r->support[i] = (double)cs / dn;
+  r->confidence[i] = conf;
+  r->lift[i] = conf / pb;
+  r->leverage[i] = r->support[i] - pa * pb;
+  r->conviction[i] = conf >= 1.0 ? INFINITY : (1.0 - pb) / (1.0 - conf);
+}
+
 static int add_rule(found_rules *f, const int32_t *a, int64_t la, const int32_t *c, int64_t lc, int64_t cs,
                     int64_t ca, int64_t cb, int64_t n) {
   fp_rules *r = &f->r;
@@ -64,17 +77,9 @@ static int add_rule(found_rules *f, const int32_t *a, int64_t la, const int32_t 
   f->na += la;
   f->nc += lc;
   int64_t i = r->n++;
-  double dn = (double)n, conf = (double)cs / (double)ca, pa = (double)ca / dn, pb = (double)cb / dn;
   r->a_off[i] = la;
   r->c_off[i] = lc;
-  r->count[i] = cs;
-  r->a_count[i] = ca;
-  r->c_count[i] = cb;
-  r->support[i] = (double)cs / dn;
-  r->confidence[i] = conf;
-  r->lift[i] = conf / pb;
-  r->leverage[i] = r->support[i] - pa * pb;
-  r->conviction[i] = conf >= 1.0 ? INFINITY : (1.0 - pb) / (1.0 - conf);
+  set_measures(r, i, cs, ca, cb, n);
   return 0;
 }
 
@@ -215,11 +220,181 @@ cleanup:
   return st;
 }
 
+/* ---------------------------------------------------------------- single-item consequents */
+
+/* A rule S \ {S[x]} -> {S[x]} of itemset S. */
+typedef struct cand {
+  int64_t set, ia; /* the itemset; its antecedent's index */
+  int64_t x;
+} cand;
+
+/* A sort entry: the lift's bits inverted (ascending = lift descending; lifts are positive), the candidate. */
+typedef struct sort_key {
+  uint64_t key;
+  int64_t c;
+} sort_key;
+
+typedef struct cand_ctx {
+  const fp_itemsets *s;
+  const cand *c;
+} cand_ctx;
+
+/* Antecedent of candidate c compared with d's, lexicographically (each is its itemset without one position). */
+static int cmp_antecedents(const fp_itemsets *s, const cand *c, const cand *d) {
+  const int32_t *x = s->items + s->offsets[c->set], *y = s->items + s->offsets[d->set];
+  int64_t nx = s->offsets[c->set + 1] - s->offsets[c->set] - 1, ny = s->offsets[d->set + 1] - s->offsets[d->set] - 1;
+  for (int64_t i = 0, j = 0; i < nx && j < ny; i++, j++) {
+    int32_t a = x[i + (i >= c->x)], b = y[j + (j >= d->x)];
+    if (a != b) return a < b ? -1 : 1;
+  }
+  return (nx > ny) - (nx < ny);
+}
+
+/* Within equal lifts: confidence desc, support desc, antecedent then consequent asc (as cmp_order). */
+static int cmp_tie(const void *a, const void *b, void *ctx) {
+  const cand_ctx *cc = ctx;
+  const fp_itemsets *s = cc->s;
+  const cand *c = &cc->c[((const sort_key *)a)->c], *d = &cc->c[((const sort_key *)b)->c];
+  int64_t cs = s->counts[c->set], ds = s->counts[d->set];
+  double x = (double)cs / (double)s->counts[c->ia], y = (double)ds / (double)s->counts[d->ia];
+  if (x != y) return x > y ? -1 : 1;
+  if (cs != ds) return cs > ds ? -1 : 1;
+  int k = cmp_antecedents(s, c, d);
+  if (k) return k;
+  int32_t u = s->items[s->offsets[c->set] + c->x], v = s->items[s->offsets[d->set] + d->x];
+  return (u > v) - (u < v);
+}
+
+/* LSD radix sort of keys by key (digits every key shares are skipped); tmp has room for n. */
+static void radix_keys(sort_key *a, sort_key *tmp, int64_t n) {
+  sort_key *src = a, *dst = tmp;
+  for (int byte = 0; byte < 8; byte++) {
+    int64_t hist[256];
+    memset(hist, 0, sizeof hist);
+    for (int64_t i = 0; i < n; i++) hist[(src[i].key >> (8 * byte)) & 255]++;
+    int64_t sum = 0, same = 0;
+    for (int d = 0; d < 256; d++) {
+      same |= hist[d] == n;
+      int64_t c = hist[d];
+      hist[d] = sum;
+      sum += c;
+    }
+    if (same) continue;
+    for (int64_t i = 0; i < n; i++) dst[hist[(src[i].key >> (8 * byte)) & 255]++] = src[i];
+    sort_key *sw = src;
+    src = dst;
+    dst = sw;
+  }
+  if (src != a) memcpy(a, src, (size_t)n * sizeof *a);
+}
+
+/* Allocates the arrays of r for n rules with na antecedent and nc consequent items (huge pages when large: they are
+   written once, in order, so their first touch is most of the cost). */
+static int rules_alloc(fp_rules *r, int64_t n, int64_t na, int64_t nc) {
+  size_t nn = (size_t)(n ? n : 1);
+  r->a_off = fp_alloc_big((nn + 1) * sizeof *r->a_off);
+  r->c_off = fp_alloc_big((nn + 1) * sizeof *r->c_off);
+  r->a_items = fp_alloc_big((size_t)(na ? na : 1) * sizeof *r->a_items);
+  r->c_items = fp_alloc_big((size_t)(nc ? nc : 1) * sizeof *r->c_items);
+  r->count = fp_alloc_big(nn * sizeof *r->count);
+  r->a_count = fp_alloc_big(nn * sizeof *r->a_count);
+  r->c_count = fp_alloc_big(nn * sizeof *r->c_count);
+  r->support = fp_alloc_big(nn * sizeof(double));
+  r->confidence = fp_alloc_big(nn * sizeof(double));
+  r->lift = fp_alloc_big(nn * sizeof(double));
+  r->leverage = fp_alloc_big(nn * sizeof(double));
+  r->conviction = fp_alloc_big(nn * sizeof(double));
+  return r->a_off && r->c_off && r->a_items && r->c_items && r->count && r->a_count && r->c_count && r->support &&
+                 r->confidence && r->lift && r->leverage && r->conviction
+             ? 0
+             : -1;
+}
+
+/* fp_rules_generate for max_consequent 1: the candidates passing min_confidence in one pass, sorted by a radix sort
+   on the lift (ties by comparison), and the rules written once at their final size. */
+static fp_status rules_single(const fp_itemsets *s, const fp_rules_opts *o, fp_rules *out) {
+  int64_t bound = 0, na = 0, n = 0;
+  for (int64_t i = 0; i < s->n; i++) {
+    int64_t len = s->offsets[i + 1] - s->offsets[i];
+    if (len >= 2) bound += len;
+  }
+  fp_status st = FP_ENOMEM;
+  cand *c = fp_alloc_big((size_t)(bound ? bound : 1) * sizeof *c);
+  sort_key *keys = NULL, *tmp = NULL;
+  int32_t *A = NULL;
+  if (!c) goto cleanup;
+  for (int64_t i = 0; i < s->n; i++) {
+    int64_t len = s->offsets[i + 1] - s->offsets[i];
+    if (len < 2) continue;
+    if ((i & 4095) == 0 && o->cancelled && o->cancelled()) {
+      st = FP_ECANCELLED;
+      goto cleanup;
+    }
+    if (!A && !(A = malloc((size_t)s->offsets[s->n] * sizeof *A))) goto cleanup;
+    const int32_t *S = s->items + s->offsets[i];
+    for (int64_t x = 0; x < len; x++) {
+      for (int64_t j = 0, q = 0; j < len; j++)
+        if (j != x) A[q++] = S[j];
+      int64_t ia = fp_itemsets_find(s, A, len - 1);
+      if (ia < 0 || (double)s->counts[i] / (double)s->counts[ia] < o->min_confidence) continue;
+      c[n++] = (cand){i, ia, x};
+      na += len - 1;
+    }
+  }
+  keys = fp_alloc_big((size_t)(n ? n : 1) * sizeof *keys);
+  tmp = fp_alloc_big((size_t)(n ? n : 1) * sizeof *tmp);
+  if (!keys || !tmp || rules_alloc(out, n, na, n)) goto cleanup;
+  for (int64_t k = 0; k < n; k++) { /* the lift, as set_measures computes it */
+    int32_t item = s->items[s->offsets[c[k].set] + c[k].x];
+    int64_t ib = fp_itemsets_find(s, &item, 1);
+    double conf = (double)s->counts[c[k].set] / (double)s->counts[c[k].ia];
+    double lift = conf / ((double)s->counts[ib] / (double)s->nbaskets);
+    uint64_t bits;
+    memcpy(&bits, &lift, sizeof bits);
+    keys[k] = (sort_key){~bits, k};
+  }
+  radix_keys(keys, tmp, n);
+  cand_ctx cc = {s, c};
+  for (int64_t a = 0, e; a < n; a = e) {
+    for (e = a + 1; e < n && keys[e].key == keys[a].key;) e++;
+    if (e - a > 1) qsort_r(keys + a, (size_t)(e - a), sizeof *keys, cmp_tie, &cc);
+  }
+  out->n = n;
+  out->a_off[0] = out->c_off[0] = 0;
+  for (int64_t k = 0; k < n; k++) {
+    const cand *r = &c[keys[k].c];
+    const int32_t *S = s->items + s->offsets[r->set];
+    int64_t len = s->offsets[r->set + 1] - s->offsets[r->set], at = out->a_off[k];
+    for (int64_t j = 0; j < len; j++)
+      if (j != r->x) out->a_items[at++] = S[j];
+    out->a_off[k + 1] = at;
+    out->c_items[k] = S[r->x];
+    out->c_off[k + 1] = k + 1;
+    int64_t ib = fp_itemsets_find(s, &S[r->x], 1);
+    set_measures(out, k, s->counts[r->set], s->counts[r->ia], s->counts[ib], s->nbaskets);
+  }
+  st = FP_OK;
+cleanup:
+  free(c);
+  free(keys);
+  free(tmp);
+  free(A);
+  return st;
+}
+
 fp_status fp_rules_generate(fp_itemsets *s, const fp_rules_opts *o, fp_rules *out) {
   memset(out, 0, sizeof *out);
   out->nbaskets = s->nbaskets;
   if (o->max_consequent < 1 || !(o->min_confidence >= 0)) return FP_EINVAL;
   if (fp_itemsets_index(s) != FP_OK) return FP_ENOMEM;
+  if (o->max_consequent == 1) {
+    fp_status st = rules_single(s, o, out);
+    if (st != FP_OK) {
+      fp_rules_free(out);
+      out->nbaskets = s->nbaskets;
+    }
+    return st;
+  }
   int64_t maxlen = 0;
   for (int64_t i = 0; i < s->n; i++)
     if (s->offsets[i + 1] - s->offsets[i] > maxlen) maxlen = s->offsets[i + 1] - s->offsets[i];

@@ -1,8 +1,10 @@
-/* fp_util.c: threads, list comparison, hashing and top-k selection shared by the fpgrowth core files. */
+/* fp_util.c: threads, memory, result lists, list comparison, hashing and top-k selection shared by the fpgrowth
+   core files. */
 #include "fp_internal.h"
 
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 
 void fp_parallel(int n, void *(*fn)(void *), void *arg, size_t size) {
@@ -26,6 +28,50 @@ void fp_hint_huge(void *p, size_t bytes) {
   (void)p;
   (void)bytes;
 #endif
+}
+
+void *fp_alloc_big(size_t bytes) {
+  const size_t huge = (size_t)2 << 20;
+  if (bytes < huge / 2) return malloc(bytes ? bytes : 1);
+  if (bytes > SIZE_MAX - huge) return NULL;
+  size_t size = (bytes + huge - 1) & ~(huge - 1);
+  void *p = aligned_alloc(huge, size);
+  fp_hint_huge(p, size);
+  return p;
+}
+
+int fp_ensure(void **p, int64_t *cap, int64_t n, size_t sz) {
+  if (n <= *cap) return 0;
+  int64_t c = n + n / 4 + 16;
+  free(*p);
+  *p = fp_alloc_big((size_t)c * sz);
+  *cap = *p ? c : 0;
+  return *p ? 0 : -1;
+}
+
+int fp_found_add(fp_found *o, const int32_t *ranks, int len, int64_t count) {
+  if (o->n == o->cap) {
+    int64_t cap = o->cap ? o->cap * 2 : 4096;
+    int32_t *lens = realloc(o->lens, (size_t)cap * sizeof *lens);
+    if (lens) o->lens = lens;
+    int64_t *counts = realloc(o->counts, (size_t)cap * sizeof *counts);
+    if (counts) o->counts = counts;
+    if (!lens || !counts) return -1;
+    o->cap = cap;
+  }
+  if (o->nranks + len > o->rcap) {
+    int64_t cap = o->rcap ? o->rcap * 2 : 16384;
+    while (cap < o->nranks + len) cap *= 2;
+    int32_t *r = realloc(o->ranks, (size_t)cap * sizeof *r);
+    if (!r) return -1;
+    o->ranks = r;
+    o->rcap = cap;
+  }
+  memcpy(o->ranks + o->nranks, ranks, (size_t)len * sizeof *ranks);
+  o->nranks += len;
+  o->lens[o->n] = len;
+  o->counts[o->n++] = count;
+  return 0;
 }
 
 int fp_lex_cmp(const int32_t *a, int64_t na, const int32_t *b, int64_t nb) {

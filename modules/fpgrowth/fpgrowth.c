@@ -1,7 +1,7 @@
 /*
-** fpgrowth.c: fp_mine, the entry point of frequent itemset mining (see fpgrowth.h): builds the global FP-tree
-** (fp_tree.c), grows the itemsets on threads (fp_grow.c) and gathers them in canonical order; plus lookups and
-** top-n over a result.
+** fpgrowth.c: fp_mine, the entry point of frequent itemset mining (see fpgrowth.h): ranks the items (fp_items.c),
+** grows the itemsets on threads by the pair method (fp_pairs.c) when the frequent items are few, else from the
+** global FP-tree (fp_tree.c, fp_grow.c), and gathers them in canonical order; plus lookups and top-n over a result.
 */
 #include "fpgrowth.h"
 #include "fp_internal.h"
@@ -126,7 +126,9 @@ cleanup:
 
 fp_status fp_mine(const fp_lists *b, const fp_mine_opts *o, fp_itemsets *out) {
   memset(out, 0, sizeof *out);
-  if (!b || !o || b->n < 0 || o->min_count < 1 || o->max_len < 0 || o->max_itemsets < 0) return FP_EINVAL;
+  if (!b || !o || b->n < 0 || o->min_count < 1 || o->max_len < 0 || o->max_itemsets < 0 ||
+      o->method < FP_METHOD_AUTO || o->method > FP_METHOD_PAIRS)
+    return FP_EINVAL;
   out->nbaskets = b->n;
   out->min_count = o->min_count;
   if ((uint64_t)b->n > UINT32_MAX) return FP_ETOOBIG;
@@ -134,18 +136,35 @@ fp_status fp_mine(const fp_lists *b, const fp_mine_opts *o, fp_itemsets *out) {
   if (b->n < 4096 * (int64_t)nt) nt = 1;
   fp_mine_opts opts = *o;
   if (opts.min_count > b->n + 1) opts.min_count = b->n + 1; /* nothing is frequent; keeps counts in 32 bits */
-  fp_tree t0;
-  int32_t *rank_item = NULL;
+  fp_ranking rk;
   fp_found found[FP_MAX_THREADS];
   memset(found, 0, sizeof found);
-  fp_status st = fp_tree_build(b, opts.min_count, nt, o->cancelled, &t0, &rank_item);
+  fp_status st = fp_rank_items(b, opts.min_count, nt, &rk);
   if (st != FP_OK) return st;
-  if (t0.nitems < 2 * nt) nt = 1;
-  st = fp_grow(&t0, &opts, nt, found);
-  fp_tree_free(&t0);
-  if (st == FP_OK) st = assemble(found, nt, rank_item, out);
-  for (int t = 0; t < nt; t++) fp_found_free(&found[t]);
-  free(rank_item);
+  if (o->cancelled && o->cancelled()) st = FP_ECANCELLED;
+  int pairs = o->method == FP_METHOD_PAIRS || (o->method == FP_METHOD_AUTO && fp_pairs_fits(rk.k, nt));
+  if (st == FP_OK && pairs && fp_pairs_fits(rk.k, 1)) {
+    st = fp_pairs_grow(b, &rk, &opts, nt, found);
+    if (st == FP_ETOOBIG && o->method == FP_METHOD_AUTO) { /* a database would be too large: the tree then */
+      for (int t = 0; t < nt; t++) fp_found_free(&found[t]);
+      pairs = 0;
+      st = FP_OK;
+    }
+  } else {
+    pairs = 0;
+  }
+  if (st == FP_OK && !pairs) {
+    fp_tree t0;
+    st = fp_tree_build(b, &rk, nt, o->cancelled, &t0);
+    if (st == FP_OK) {
+      if (t0.nitems < 2 * nt) nt = 1;
+      st = fp_grow(&t0, &opts, nt, found);
+      fp_tree_free(&t0);
+    }
+  }
+  if (st == FP_OK) st = assemble(found, nt, rk.rank_item, out);
+  for (int t = 0; t < FP_MAX_THREADS; t++) fp_found_free(&found[t]);
+  fp_ranking_free(&rk);
   if (st != FP_OK) {
     fp_itemsets_free(out);
     out->nbaskets = b->n;

@@ -36,15 +36,24 @@ typedef struct fp_lists {
 
 /* ---- mining ---- */
 
+/* How the itemsets are grown (the results are the same): FP_METHOD_PAIRS counts pairs in a matrix and mines each
+   item's baskets as bitmasks (fast for up to a few thousand frequent items); FP_METHOD_TREE grows an FP-tree (any
+   number of items). FP_METHOD_AUTO picks the pair method when its memory bounds allow. */
+typedef enum fp_method { FP_METHOD_AUTO = 0, FP_METHOD_TREE, FP_METHOD_PAIRS } fp_method;
+
 typedef struct fp_mine_opts {
   int64_t min_count;    /* an itemset is frequent when its count >= min_count (>= 1) */
   int max_len;          /* longest itemset reported; 0 = no limit */
   int64_t max_itemsets; /* stop with FP_ELIMIT past this many itemsets; 0 = no limit */
   int threads;          /* worker threads (<= 1: the calling thread only) */
   int (*cancelled)(void); /* polled from every thread; non-zero stops with FP_ECANCELLED; NULL = never */
+  fp_method method;       /* FP_METHOD_AUTO (0) unless testing */
+  int64_t batch_bytes;    /* pair method: bytes of item databases built at once (0: 64 MiB; more take more passes) */
 } fp_mine_opts;
 
-/* Frequent itemsets in canonical order, CSR items plus counts. */
+/* Frequent itemsets in canonical order, CSR items plus counts. Peak memory of fp_mine by the pair method, beyond its
+   output: the pair matrices (4 bytes a pair of frequent items, per thread) and the item databases of a batch (bits,
+   about one per basket, item and partner: 17 MB for 1.1 M baskets of 9.4 items at support 0.005). */
 typedef struct fp_itemsets {
   int64_t n;         /* number of itemsets */
   int64_t nbaskets;  /* N, the number of baskets mined */
@@ -134,7 +143,9 @@ typedef struct fp_recs {
 /* For each customer (a list of owned products, in any order, duplicates allowed) collects the consequent items
    of rules whose antecedent is owned and that are not owned. A product's score is the best lift*confidence among
    its rules (ties: higher confidence, higher support, lower rule index); products are ranked by score desc then
-   product id asc and the first o->top kept. */
+   product id asc and the first o->top kept. FP_ETOOBIG when customers * min(top, products of the rules) passes 2^27
+   rows (the output is sized for that many). With more than about a thousand rules (max_rules), heavy customers
+   cost much more: the flows use the best 300. */
 fp_status fp_recommend_customers(const fp_rules *r, const fp_lists *owned, const fp_rec_opts *o, fp_recs *out);
 void fp_recs_free(fp_recs *x);
 
@@ -152,6 +163,32 @@ typedef struct fp_product_recs {
 
 fp_status fp_recommend_products(const fp_rules *r, const fp_rec_opts *o, fp_product_recs *out);
 void fp_product_recs_free(fp_product_recs *x);
+
+/* ---- numbers ---- */
+
+/* The shortest decimal digits that read back as x (finite, non-zero): x = *digits * 10^*exp10; 0, or -1 for zero,
+   NaN and infinities. Exact (128-bit arithmetic, no printf). */
+int fp_shortest(double x, uint64_t *digits, int32_t *exp10);
+/* x as Python's repr writes it (shortest round-trip digits, fixed notation for 1e-4 <= |x| < 1e16 with ".0" when
+   integral, else "1.5e-05"), into out (at least 32 bytes, NUL-terminated); returns the length, or -1 for NaN and
+   infinities. The CSV writers use it: a printf/strtod search costs ten times more. */
+int fp_format_double(double x, char *out);
+
+/* ---- CSV ---- */
+
+/* "items,count,support": items space-separated, support = count / N (shortest round-trip floats). */
+extern const char *const fp_itemsets_csv_header;
+/* "antecedent,consequent,support,confidence,lift,leverage,conviction"; infinities as inf. */
+extern const char *const fp_rules_csv_header;
+/* Bytes row i can take, and row i (newline included) written to out; returns its length. */
+size_t fp_itemsets_csv_room(const fp_itemsets *s, int64_t i);
+size_t fp_itemsets_csv_row(const fp_itemsets *s, int64_t i, char *out);
+size_t fp_rules_csv_room(const fp_rules *r, int64_t i);
+size_t fp_rules_csv_row(const fp_rules *r, int64_t i, char *out);
+/* The whole CSV (header and rows) to path, atomically (a temporary file renamed over it), streamed through a small
+   buffer. 0, or -1 with err set. */
+int fp_itemsets_write_csv(const fp_itemsets *s, const char *path, char *err, size_t errlen);
+int fp_rules_write_csv(const fp_rules *r, const char *path, char *err, size_t errlen);
 
 /* ---- cache ---- */
 

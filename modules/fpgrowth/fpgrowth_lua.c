@@ -12,7 +12,8 @@
 **     Itemsets come in canonical order (by size, then items ascending), identical for any thread count.
 **   Itemsets: #s, s:get(i) --> {items = {...ascending}, count = c, support = c / N}, s:top(n) (count desc, then
 **     items lexicographically asc), s:count_of(items) --> count or nil, s:baskets() --> N, s:min_count(),
-**     s:to_csv() --> "items,count,support\n..." (items space-separated), s:columns() --> Table
+**     s:to_csv() --> "items,count,support\n..." (items space-separated), s:write_csv(path) --> true | nil, err (the
+**     same text written atomically, streamed: no copy of it in memory), s:columns() --> Table
 **     {items list<int32>, count int64, support float64}.
 **   fpg.rules(itemsets, min_confidence [, opts])  --> Rules
 **     Rules A -> B with A u B frequent, confidence >= min_confidence and |B| <= opts.max_consequent (default 1:
@@ -24,7 +25,8 @@
 **     conviction} (conviction is nil when infinite), r:top(n [, by]) with by = "lift" (default), "confidence",
 **     "support", "leverage" or "conviction" (ties: lift, confidence, support desc, antecedent, consequent asc),
 **     r:to_csv() --> "antecedent,consequent,support,confidence,lift,leverage,conviction\n..." (items
-**     space-separated, shortest round-trip floats, conviction "inf" when infinite), r:baskets().
+**     space-separated, shortest round-trip floats, conviction "inf" when infinite), r:write_csv(path) --> true | nil,
+**     err (the same text written atomically and streamed, for large rule sets), r:baskets().
 **   fpg.recommend_customers(rules, owned [, opts])  --> Table, one row per (customer, rank):
 **     row (int64, 1-based row of owned), rank (int32, 1..top), product (int32), score (lift * confidence),
 **     confidence, lift, support (float64), rule (int64, 1-based index in rules), based_on (list<int32>: the rule's
@@ -176,21 +178,6 @@ static void push_int_list(lua_State *L, const int32_t *a, int64_t n) {
   }
 }
 
-static void add_items(luaL_Buffer *b, const int32_t *a, int64_t n) {
-  for (int64_t i = 0; i < n; i++) {
-    if (i) luaL_addchar(b, ' ');
-    lua_pushinteger(b->L, a[i]);
-    luaL_addvalue(b);
-  }
-}
-
-static void add_double(luaL_Buffer *b, double x) {
-  char tmp[JSON_DOUBLE_MAX];
-  int n = json_format_double(x, tmp);
-  if (n < 0) luaL_addstring(b, isnan(x) ? "nan" : x > 0 ? "inf" : "-inf");
-  else luaL_addlstring(b, tmp, (size_t)n);
-}
-
 /* ---- Itemsets ---- */
 
 static fp_itemsets *check_itemsets(lua_State *L, int idx) {
@@ -294,18 +281,25 @@ static int itemsets_min_count(lua_State *L) {
 static int itemsets_to_csv(lua_State *L) {
   fp_itemsets *s = check_itemsets(L, 1);
   luaL_Buffer b;
-  luaL_buffinit(L, &b);
-  luaL_addstring(&b, "items,count,support\n");
-  for (int64_t i = 0; i < s->n; i++) {
-    add_items(&b, s->items + s->offsets[i], s->offsets[i + 1] - s->offsets[i]);
-    luaL_addchar(&b, ',');
-    lua_pushinteger(L, (lua_Integer)s->counts[i]);
-    luaL_addvalue(&b);
-    luaL_addchar(&b, ',');
-    add_double(&b, (double)s->counts[i] / (double)s->nbaskets);
-    luaL_addchar(&b, '\n');
-  }
+  luaL_buffinitsize(L, &b, (size_t)(s->n + 1) * 48);
+  luaL_addstring(&b, fp_itemsets_csv_header);
+  for (int64_t i = 0; i < s->n; i++)
+    luaL_addsize(&b, fp_itemsets_csv_row(s, i, luaL_prepbuffsize(&b, fp_itemsets_csv_room(s, i))));
   luaL_pushresult(&b);
+  return 1;
+}
+
+/* s:write_csv(path) / r:write_csv(path): true, or nil and a message. */
+static int itemsets_write_csv(lua_State *L) {
+  fp_itemsets *s = check_itemsets(L, 1);
+  const char *path = luaL_checkstring(L, 2);
+  char err[512];
+  if (fp_itemsets_write_csv(s, path, err, sizeof err) != 0) {
+    lua_pushnil(L);
+    lua_pushstring(L, err);
+    return 2;
+  }
+  lua_pushboolean(L, 1);
   return 1;
 }
 
@@ -439,21 +433,25 @@ static int rules_top(lua_State *L) {
 
 static int rules_to_csv(lua_State *L) {
   fp_rules *r = check_rules(L, 1);
-  luaL_Buffer b;
-  luaL_buffinit(L, &b);
-  luaL_addstring(&b, "antecedent,consequent,support,confidence,lift,leverage,conviction\n");
-  for (int64_t i = 0; i < r->n; i++) {
-    add_items(&b, r->a_items + r->a_off[i], r->a_off[i + 1] - r->a_off[i]);
-    luaL_addchar(&b, ',');
-    add_items(&b, r->c_items + r->c_off[i], r->c_off[i + 1] - r->c_off[i]);
-    const double m[] = {r->support[i], r->confidence[i], r->lift[i], r->leverage[i], r->conviction[i]};
-    for (int j = 0; j < 5; j++) {
-      luaL_addchar(&b, ',');
-      add_double(&b, m[j]);
-    }
-    luaL_addchar(&b, '\n');
-  }
+  luaL_Buffer b; /* sized for about 4 items and 5 numbers of 20 characters a rule */
+  luaL_buffinitsize(L, &b, (size_t)(r->n + 1) * 128);
+  luaL_addstring(&b, fp_rules_csv_header);
+  for (int64_t i = 0; i < r->n; i++)
+    luaL_addsize(&b, fp_rules_csv_row(r, i, luaL_prepbuffsize(&b, fp_rules_csv_room(r, i))));
   luaL_pushresult(&b);
+  return 1;
+}
+
+static int rules_write_csv(lua_State *L) {
+  fp_rules *r = check_rules(L, 1);
+  const char *path = luaL_checkstring(L, 2);
+  char err[512];
+  if (fp_rules_write_csv(r, path, err, sizeof err) != 0) {
+    lua_pushnil(L);
+    lua_pushstring(L, err);
+    return 2;
+  }
+  lua_pushboolean(L, 1);
   return 1;
 }
 
@@ -643,14 +641,16 @@ static int l_recommend_products(lua_State *L) {
 /* ---- registration ---- */
 
 static const luaL_Reg itemsets_methods[] = {
-  {"get", itemsets_get},           {"top", itemsets_top},         {"count_of", itemsets_count_of},
-  {"baskets", itemsets_baskets},   {"min_count", itemsets_min_count}, {"to_csv", itemsets_to_csv},
-  {"columns", itemsets_columns},   {"close", itemsets_gc},        {NULL, NULL},
+  {"get", itemsets_get},         {"top", itemsets_top},
+  {"count_of", itemsets_count_of}, {"baskets", itemsets_baskets},
+  {"min_count", itemsets_min_count}, {"to_csv", itemsets_to_csv},
+  {"write_csv", itemsets_write_csv}, {"columns", itemsets_columns},
+  {"close", itemsets_gc},        {NULL, NULL},
 };
 
 static const luaL_Reg rules_methods[] = {
-  {"get", rules_get},       {"top", rules_top},   {"to_csv", rules_to_csv},
-  {"baskets", rules_baskets}, {"close", rules_gc}, {NULL, NULL},
+  {"get", rules_get},         {"top", rules_top},       {"to_csv", rules_to_csv}, {"write_csv", rules_write_csv},
+  {"baskets", rules_baskets}, {"close", rules_gc},      {NULL, NULL},
 };
 
 static const luaL_Reg fpgrowth_funcs[] = {

@@ -497,3 +497,41 @@ int pg_copy_in_file(pg_conn *c, const char *path, size_t chunk, pg_cancel_fn can
   }
   return rc;
 }
+
+int pg_copy_in_encoded(pg_conn *c, pg_enc *e, char *buf, size_t cap, pg_cancel_fn cancelled, int64_t *rows,
+                       pg_error *err) {
+  char msg[256];
+  const char *abort_msg = NULL, *state = NULL;
+  int put_failed = 0;
+  *rows = 0;
+  for (;;) {
+    if (cancelled && cancelled()) {
+      abort_msg = "interrupted", state = "57014";
+      break;
+    }
+    int64_t n = pg_enc_fill(e, buf, cap);
+    if (n == 0) break;
+    if (n == -1) {
+      snprintf(msg, sizeof msg, "row %lld does not fit in a %zu-byte COPY buffer", (long long)e->next + 1, cap);
+      abort_msg = msg, state = "54000";
+      break;
+    }
+    if (n == -2) {
+      snprintf(msg, sizeof msg, "row %lld: the value of column %d is out of range for its type",
+               (long long)e->bad_row + 1, e->bad_col + 1);
+      abort_msg = msg, state = "22003";
+      break;
+    }
+    if (pg_copy_in_put(c, buf, (size_t)n, err) != 0) {
+      put_failed = 1;
+      break;
+    }
+  }
+  int rc = pg_copy_in_end(c, abort_msg, cancelled, rows, err);
+  if (abort_msg) {
+    set_client_error(c, err, state, abort_msg);
+    err->cancelled = state[0] == '5' && state[1] == '7';
+    return -1;
+  }
+  return put_failed ? -1 : rc;
+}

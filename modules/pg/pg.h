@@ -93,6 +93,41 @@ int pg_copy_in_end(pg_conn *c, const char *abort_msg, pg_cancel_fn cancelled, in
 int pg_copy_in_file(pg_conn *c, const char *path, size_t chunk, pg_cancel_fn cancelled, int64_t *rows,
                     pg_error *err);
 
+/* ---- binary COPY from columns (pg_encode.c) ---- */
+
+/* One column of a binary COPY FROM stream: a colstore column, or NULL for row numbers (row0, row0 + 1, ...). */
+typedef struct pg_enc_col {
+  const cs_column *col;
+  Oid type;       /* the target column's type */
+  char list_sep;  /* separator of list items written as text */
+} pg_enc_col;
+
+/* An encoder's position in the stream. */
+typedef struct pg_enc {
+  const pg_enc_col *cols;
+  int ncols;
+  int64_t nrows, row0, next;
+  int state;        /* 0: header pending, 1: rows, 2: trailer written */
+  int64_t bad_row;  /* after pg_enc_fill returned -2: the row and column whose value does not fit its type */
+  int bad_col;
+} pg_enc;
+
+/* 0 when column c's values can be written as its target type (int2/int4/int8 and float8 from integers, float8/
+   float4 from floats, date from dates, text from anything), else -1 with the reason in why. */
+int pg_enc_check(const pg_enc_col *c, char *why, size_t whysize);
+/* Starts an encoder of nrows rows of ncols columns (cols must stay valid while it is used). */
+void pg_enc_init(pg_enc *e, const pg_enc_col *cols, int ncols, int64_t nrows, int64_t row0);
+/* Fills buf with the next whole rows of the stream (the header first, the trailer last). Returns the bytes
+   written, 0 once the stream is complete, -1 when one row does not fit in cap bytes, -2 when a value does not fit
+   its type (an integer beyond int2/int4: e->bad_row, e->bad_col). */
+int64_t pg_enc_fill(pg_enc *e, char *buf, size_t cap);
+
+/* Streams an encoder through an open COPY FROM STDIN (FORMAT binary) in chunks of cap bytes of buf and ends it
+   (aborting it when encoding fails or cancelled() turns true). Returns 0 with *rows, or -1 with err (SQLSTATE
+   22003 for a value out of range, 54000 for a row larger than the buffer, 57014 when cancelled). */
+int pg_copy_in_encoded(pg_conn *c, pg_enc *e, char *buf, size_t cap, pg_cancel_fn cancelled, int64_t *rows,
+                       pg_error *err);
+
 /* ---- columns from query results (pg_table.c) ---- */
 
 typedef struct pg_tb pg_tb;

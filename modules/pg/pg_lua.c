@@ -1,12 +1,14 @@
 /*
 ** pg_lua.c: mercado.pg, PostgreSQL from Lua: connections ("mercado.PgConn"), queries with $n parameters,
-** transactions, COPY FROM STDIN from a file or a reader function, and query results as colstore tables.
+** transactions, COPY FROM STDIN from a file, a reader function or a colstore table (binary, encoded in C, optionally
+** on a worker thread: conn:copy_table), and query results as colstore tables.
 **
 ** Errors are raised as tables {kind = "error", message = "pg: <SQLSTATE> <text>", sqlstate, detail, hint,
 ** context, connection_lost} (tostring gives the message). pg.connect returns nil, message, sqlstate instead.
 ** No message ever holds the connection's password.
 */
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,13 +23,17 @@
 #define RESULT_MT "mercado.PgResult"
 #define BUILDER_MT "mercado.PgBuilder"
 #define ERROR_MT "mercado.Error"
+#define JOB_MT "mercado.PgCopyJob"
 #define COPY_CHUNK ((size_t)1 << 20)
 
 enum { OID_BOOL = 16, OID_INT8 = 20, OID_INT2 = 21, OID_INT4 = 23, OID_FLOAT4 = 700, OID_FLOAT8 = 701,
        OID_NUMERIC = 1700 };
 
+struct copy_job;
+
 typedef struct lconn {
   pg_conn c;
+  struct copy_job *job; /* an asynchronous copy_table owning the connection until job:wait() */
   int depth;       /* transaction() nesting: inner levels use savepoints */
   char label[256]; /* user@host:port/dbname, for tostring */
 } lconn;
@@ -115,9 +121,10 @@ static int builder_gc(lua_State *L) {
 
 static lconn *check_conn(lua_State *L) { return luaL_checkudata(L, 1, CONN_MT); }
 
-/* The connection at 1, open and usable, or raises 08003/08006. */
+/* The connection at 1, open and usable, or raises 08003/08006 (or 55006 while an asynchronous copy owns it). */
 static lconn *check_open(lua_State *L) {
   lconn *lc = check_conn(L);
+  if (lc->job) raise_client(L, lc, "55006", "the connection is busy with an asynchronous copy_table (call job:wait())");
   pg_error err;
   if (pg_check(&lc->c, &err) != 0) raise_error(L, &err);
   return lc;
@@ -480,6 +487,233 @@ static int conn_copy_from(lua_State *L) {
   return 1;
 }
 
+/* ---- copy_table ---- */
+
+/* An asynchronous copy_table: a worker thread streams the encoder through the connection. The job userdata keeps
+   the connection, the table, the column specs and the buffer alive (user values) and retains the columns. */
+typedef struct copy_job {
+  lconn *lc;
+  pg_enc enc;
+  char *buf;
+  size_t cap;
+  pthread_t thread;
+  int running;
+  int rc;
+  int64_t rows;
+  pg_error err;
+} copy_job;
+
+static void *copy_job_main(void *ud) {
+  copy_job *j = ud;
+  j->rc = pg_copy_in_encoded(&j->lc->c, &j->enc, j->buf, j->cap, mercado_interrupted, &j->rows, &j->err);
+  return NULL;
+}
+
+/* Waits for the worker thread (if it still runs) and gives the connection back; idempotent. */
+static void copy_job_join(copy_job *j) {
+  if (!j->running) return;
+  pthread_join(j->thread, NULL);
+  j->running = 0;
+  if (j->lc->job == j) j->lc->job = NULL;
+  for (int i = 0; i < j->enc.ncols; i++)
+    if (j->enc.cols[i].col) cs_column_release((cs_column *)j->enc.cols[i].col);
+}
+
+/* job:wait(): the rows copied; raises the COPY's error (nothing was stored then). */
+static int job_wait(lua_State *L) {
+  copy_job *j = luaL_checkudata(L, 1, JOB_MT);
+  copy_job_join(j);
+  if (j->rc != 0) return raise_error(L, &j->err);
+  lua_pushinteger(L, (lua_Integer)j->rows);
+  return 1;
+}
+
+static int job_gc(lua_State *L) {
+  copy_job_join(luaL_checkudata(L, 1, JOB_MT));
+  return 0;
+}
+
+static int job_tostring(lua_State *L) {
+  copy_job *j = luaL_checkudata(L, 1, JOB_MT);
+  lua_pushfstring(L, "mercado.PgCopyJob (%s)", j->running ? "running" : "finished");
+  return 1;
+}
+
+/* Adds a possibly schema-qualified table name as quoted identifiers. */
+static void add_table_name(luaL_Buffer *b, const char *name, size_t len) {
+  const char *dot = memchr(name, '.', len);
+  if (dot) {
+    add_ident(b, name, (size_t)(dot - name));
+    luaL_addchar(b, '.');
+    add_ident(b, dot + 1, len - (size_t)(dot - name) - 1);
+  } else {
+    add_ident(b, name, len);
+  }
+}
+
+/* Reads opts.columns (names, or {target, source} pairs; default: the table's columns) and opts.row_number into
+   the arrays at tidx (target names) and sidx (source names). Returns the number of columns, row number included. */
+static int copy_columns(lua_State *L, cs_table *t, int opts, int tidx, int sidx) {
+  int n = 0;
+  if (opts && lua_getfield(L, opts, "columns") != LUA_TNIL) {
+    luaL_argcheck(L, lua_istable(L, -1), 4, "opts.columns must be an array of names or {target, source} pairs");
+    lua_Integer len = luaL_len(L, -1);
+    for (lua_Integer i = 1; i <= len; i++) {
+      lua_geti(L, -1, i); /* stack: ... columns entry */
+      if (lua_istable(L, -1)) {
+        lua_geti(L, -1, 1);
+        lua_geti(L, -2, 2);
+      } else {
+        lua_pushvalue(L, -1);
+        lua_pushvalue(L, -1);
+      }
+      if (lua_type(L, -1) != LUA_TSTRING || lua_type(L, -2) != LUA_TSTRING)
+        luaL_argerror(L, 4, "opts.columns must be an array of names or {target, source} pairs");
+      lua_rawseti(L, sidx, n + 1);
+      lua_rawseti(L, tidx, ++n);
+      lua_pop(L, 1);
+    }
+  } else {
+    for (int i = 0; i < t->ncols; i++) {
+      lua_pushstring(L, t->names[i]);
+      lua_pushvalue(L, -1);
+      lua_rawseti(L, sidx, n + 1);
+      lua_rawseti(L, tidx, ++n);
+    }
+  }
+  lua_pop(L, opts ? 1 : 0);
+  luaL_argcheck(L, n > 0, 4, "no columns to copy");
+  if (opts && lua_getfield(L, opts, "row_number") != LUA_TNIL) {
+    luaL_argcheck(L, lua_type(L, -1) == LUA_TSTRING, 4, "opts.row_number must be a column name");
+    lua_rawseti(L, tidx, n + 1);
+    return n + 1;
+  }
+  if (opts) lua_pop(L, 1);
+  return n;
+}
+
+/* conn:copy_table(table, tbl, [opts]): COPY FROM STDIN (FORMAT binary) of a colstore table, encoded in C: the
+   columns (opts.columns: names, or {target, source} pairs; default the table's) converted to the target columns'
+   types, opts.row_number = a target column receiving opts.row_start (1), +1, ... ; opts.list_sep (" ") joins list
+   items into text; opts.freeze adds FREEZE. Returns the rows copied, or with opts.async = true a job whose
+   job:wait() returns them: a worker thread copies while Lua goes on (nothing else may use the connection until
+   then). Any failure aborts the COPY (nothing stored) and raises. */
+static int conn_copy_table(lua_State *L) {
+  lconn *lc = check_open(L);
+  size_t tlen;
+  const char *table = luaL_checklstring(L, 2, &tlen);
+  cs_table *t = cs_lua_checktable(L, 3);
+  int opts = 0;
+  if (!lua_isnoneornil(L, 4)) {
+    luaL_checktype(L, 4, LUA_TTABLE);
+    opts = 4;
+  }
+  lua_settop(L, 4);
+  lua_newtable(L); /* 5: target names */
+  lua_newtable(L); /* 6: source names */
+  int ncols = copy_columns(L, t, opts, 5, 6);
+  int has_rowno = (int)lua_rawlen(L, 6) < ncols;
+  lua_Integer row0 = 1;
+  char sep = ' ';
+  int freeze = 0, async = 0;
+  if (opts) {
+    lua_getfield(L, opts, "row_start");
+    row0 = luaL_optinteger(L, -1, 1);
+    lua_getfield(L, opts, "list_sep");
+    const char *s = luaL_optstring(L, -1, " ");
+    luaL_argcheck(L, strlen(s) == 1, 4, "opts.list_sep must be one character");
+    sep = s[0];
+    lua_getfield(L, opts, "freeze");
+    freeze = lua_toboolean(L, -1);
+    lua_getfield(L, opts, "async");
+    async = lua_toboolean(L, -1);
+    lua_settop(L, 6);
+  }
+  pg_enc_col *cols = lua_newuserdatauv(L, sizeof(pg_enc_col) * (size_t)ncols, 0); /* 7 */
+  for (int i = 0; i < ncols; i++) {
+    cols[i].col = NULL;
+    cols[i].list_sep = sep;
+    if (has_rowno && i == ncols - 1) break;
+    lua_rawgeti(L, 6, i + 1);
+    const char *src = lua_tostring(L, -1);
+    int k = cs_table_find(t, src);
+    if (k < 0) return luaL_error(L, "copy_table: the table has no column '%s'", src);
+    cols[i].col = t->cols[k];
+    lua_pop(L, 1);
+  }
+  /* 8: the target column list; 9: SELECT to describe them; 10: the COPY statement */
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  for (int i = 1; i <= ncols; i++) {
+    lua_rawgeti(L, 5, i);
+    size_t len;
+    const char *name = lua_tolstring(L, -1, &len);
+    lua_pop(L, 1); /* the names table keeps it alive */
+    if (i > 1) luaL_addstring(&b, ", ");
+    add_ident(&b, name, len);
+  }
+  luaL_pushresult(&b);
+  luaL_buffinit(L, &b);
+  luaL_addstring(&b, "SELECT ");
+  lua_pushvalue(L, 8);
+  luaL_addvalue(&b);
+  luaL_addstring(&b, " FROM ");
+  add_table_name(&b, table, tlen);
+  luaL_pushresult(&b);
+  luaL_buffinit(L, &b);
+  luaL_addstring(&b, "COPY ");
+  add_table_name(&b, table, tlen);
+  luaL_addstring(&b, " (");
+  lua_pushvalue(L, 8);
+  luaL_addvalue(&b);
+  luaL_addstring(&b, freeze ? ") FROM STDIN (FORMAT binary, FREEZE)" : ") FROM STDIN (FORMAT binary)");
+  luaL_pushresult(&b);
+  pg_error err;
+  PGresult **desc = new_result(L); /* 11 */
+  *desc = pg_describe(&lc->c, lua_tostring(L, 9), mercado_interrupted, &err);
+  if (!*desc) return raise_error(L, &err);
+  for (int i = 0; i < ncols; i++) {
+    char why[256];
+    cols[i].type = PQftype(*desc, i);
+    if (pg_enc_check(&cols[i], why, sizeof why) != 0)
+      return luaL_error(L, "copy_table: column %s: %s", PQfname(*desc, i), why);
+  }
+  size_t cap = COPY_CHUNK;
+  char *buf = lua_newuserdatauv(L, cap, 0); /* 12 */
+  int64_t n = t->n < 0 ? 0 : t->n;
+  if (!async) {
+    pg_enc enc;
+    pg_enc_init(&enc, cols, ncols, n, (int64_t)row0);
+    if (pg_copy_in_begin(&lc->c, lua_tostring(L, 10), mercado_interrupted, &err) != 0) return raise_error(L, &err);
+    int64_t rows = 0;
+    if (pg_copy_in_encoded(&lc->c, &enc, buf, cap, mercado_interrupted, &rows, &err) != 0) return raise_error(L, &err);
+    lua_pushinteger(L, (lua_Integer)rows);
+    return 1;
+  }
+  copy_job *j = lua_newuserdatauv(L, sizeof *j, 4); /* 13 */
+  memset(j, 0, sizeof *j);
+  luaL_setmetatable(L, JOB_MT);
+  int uv[4] = {1, 3, 7, 12}; /* conn, table, column specs, buffer */
+  for (int i = 0; i < 4; i++) {
+    lua_pushvalue(L, uv[i]);
+    lua_setiuservalue(L, 13, i + 1);
+  }
+  j->lc = lc, j->buf = buf, j->cap = cap;
+  pg_enc_init(&j->enc, cols, ncols, n, (int64_t)row0);
+  if (pg_copy_in_begin(&lc->c, lua_tostring(L, 10), mercado_interrupted, &err) != 0) return raise_error(L, &err);
+  for (int i = 0; i < ncols; i++)
+    if (cols[i].col) cs_column_retain((cs_column *)cols[i].col);
+  if (pthread_create(&j->thread, NULL, copy_job_main, j) != 0) {
+    for (int i = 0; i < ncols; i++)
+      if (cols[i].col) cs_column_release((cs_column *)cols[i].col);
+    pg_copy_in_end(&lc->c, "cannot start a thread", NULL, &j->rows, &err);
+    return luaL_error(L, "copy_table: cannot start a thread");
+  }
+  j->running = 1;
+  lc->job = j;
+  return 1;
+}
+
 /* ---- query_table ---- */
 
 /* The list separator opts.list_columns gives column name (0: not a list). */
@@ -636,9 +870,12 @@ static int conn_query_table(lua_State *L) {
 
 /* ---- lifetime ---- */
 
-/* conn:close(): closes the connection; idempotent (also __gc and __close). */
+/* conn:close(): closes the connection (after an asynchronous copy still running); idempotent (also __gc and
+   __close). */
 static int conn_close(lua_State *L) {
-  pg_close(&check_conn(L)->c);
+  lconn *lc = check_conn(L);
+  if (lc->job) copy_job_join(lc->job);
+  pg_close(&lc->c);
   return 0;
 }
 
@@ -660,6 +897,7 @@ static const luaL_Reg conn_methods[] = {
   {"exec", conn_exec},
   {"transaction", conn_transaction},
   {"copy_from", conn_copy_from},
+  {"copy_table", conn_copy_table},
   {"query_table", conn_query_table},
   {"is_open", conn_is_open},
   {"close", conn_close},
@@ -670,6 +908,19 @@ static const luaL_Reg conn_meta[] = {
   {"__gc", conn_close},
   {"__close", conn_close},
   {"__tostring", conn_tostring},
+  {"__index", NULL},
+  {NULL, NULL}
+};
+
+static const luaL_Reg job_methods[] = {
+  {"wait", job_wait},
+  {NULL, NULL}
+};
+
+static const luaL_Reg job_meta[] = {
+  {"__gc", job_gc},
+  {"__close", job_gc},
+  {"__tostring", job_tostring},
   {"__index", NULL},
   {NULL, NULL}
 };
@@ -692,6 +943,12 @@ int luaopen_mercado_pg(lua_State *L) {
   luaL_newmetatable(L, RESULT_MT);
   lua_pushcfunction(L, result_gc);
   lua_setfield(L, -2, "__gc");
+  lua_pop(L, 1);
+  luaL_newmetatable(L, JOB_MT);
+  luaL_setfuncs(L, job_meta, 0);
+  luaL_newlibtable(L, job_methods);
+  luaL_setfuncs(L, job_methods, 0);
+  lua_setfield(L, -2, "__index");
   lua_pop(L, 1);
   luaL_newmetatable(L, BUILDER_MT);
   lua_pushcfunction(L, builder_gc);

@@ -277,6 +277,22 @@ do
         tonumber(lev) == x.leverage, "rules CSV round trip %d: %s", i, lines[i + 1])
       check((x.conviction == nil and conv == "inf") or tonumber(conv) == x.conviction, "rules CSV conviction %d", i)
     end
+    -- write_csv: the same text, written to a file (atomically); an unwritable path is nil, message
+    local path = os.tmpname()
+    check(rules:write_csv(path) == true, "rules:write_csv")
+    local f = assert(io.open(path, "rb"))
+    local text = f:read("a")
+    f:close()
+    check(text == csv, "rules:write_csv writes rules:to_csv's text")
+    check(s:write_csv(path) == true, "itemsets:write_csv")
+    f = assert(io.open(path, "rb"))
+    text = f:read("a")
+    f:close()
+    check(text == s:to_csv(), "itemsets:write_csv writes itemsets:to_csv's text")
+    os.remove(path)
+    local okw, err = rules:write_csv("/nonexistent-dir/rules.csv")
+    check(okw == nil and tostring(err):find("/nonexistent-dir/rules.csv", 1, true), "write_csv to a missing dir: %s",
+      tostring(err))
   end
   errors(function() fpg.rules(s, 1.5) end, "min_confidence", "min_confidence 1.5")
   errors(function() fpg.rules(s, 0.5, {max_consequent = 0}) end, "max_consequent", "max_consequent 0")

@@ -1,19 +1,24 @@
 /*
 ** test_fpgrowth.c: unit tests of the fpgrowth core against independent computations (exhaustive subset counting,
-** a level-wise Apriori, the FP-Growth paper's example, a public market-basket set), plus a benchmark mode:
+** a level-wise Apriori, the FP-Growth paper's example, a public market-basket set, naive rules and recommendations,
+** the runtime's number formatter and Python's repr). The mining tests run once per growth method (FP-tree and pair
+** method), which must also agree with each other on dense data. Plus a benchmark mode:
 **   test_fpgrowth                       run the tests (prints "N passed, N failed")
 **   test_fpgrowth --fixtures DIR        also run the tests that read tests/fixtures/fpgrowth
-**   test_fpgrowth --bench [N] [--threads T] [--min-support S] [--min-confidence C] [--write FILE]
-**                                       mine N synthetic baskets (default 1108987) and time each step
+**   test_fpgrowth --bench [N] [--threads T] [--min-support S] [--min-confidence C] [--method tree|pairs]
+**                 [--write FILE]        mine N synthetic baskets (default 1108987) and time each step
 */
 #include "fpgrowth.h"
+#include "json.h"
 
 #include <math.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static int passed, failed;
 
@@ -233,9 +238,12 @@ static void random_baskets(baskets *b, uint64_t *rng, int64_t n, int u, int maxl
   free(w);
 }
 
+/* The growth method the mining tests use (main runs them once per method). */
+static fp_method test_method = FP_METHOD_AUTO;
+
 static fp_status mine(const baskets *b, int64_t minc, int max_len, int threads, fp_itemsets *out) {
   fp_lists l = bk_lists(b);
-  fp_mine_opts o = {.min_count = minc, .max_len = max_len, .threads = threads};
+  fp_mine_opts o = {.min_count = minc, .max_len = max_len, .threads = threads, .method = test_method};
   return fp_mine(&l, &o, out);
 }
 
@@ -380,21 +388,41 @@ static void test_edges(void) {
   bk_free(&b);
 }
 
-static int cancel_after;
-static int cancel_cb(void) { return --cancel_after < 0; }
+static atomic_int cancel_after;
+static int polls;
+static int cancel_cb(void) { return atomic_fetch_sub(&cancel_after, 1) <= 0; }
+static int count_cb(void) { return ++polls, 0; }
 
+/* Cancelling at the polls in turn (every one when they are few, else about 60 spread over the run, the first and
+   last included): every stop is clean (no itemsets, FP_ECANCELLED), and a run never asked to stop is complete. */
 static void test_cancel(void) {
   baskets b;
   bk_init(&b);
   uint64_t rng = 99;
   random_baskets(&b, &rng, 20000, 16, 10);
   fp_lists l = bk_lists(&b);
-  for (int threads = 1; threads <= 2; threads++) {
-    fp_itemsets s;
-    cancel_after = 50;
-    fp_mine_opts o = {.min_count = 3, .threads = threads, .cancelled = cancel_cb};
-    CHECK(fp_mine(&l, &o, &s) == FP_ECANCELLED && s.n == 0, "cancel, %d threads", threads);
-    fp_itemsets_free(&s);
+  for (int method = FP_METHOD_TREE; method <= FP_METHOD_PAIRS; method++) {
+    fp_itemsets full;
+    polls = 0;
+    fp_mine_opts o = {.min_count = 3, .threads = 1, .cancelled = count_cb, .method = (fp_method)method};
+    CHECK(fp_mine(&l, &o, &full) == FP_OK && full.n > 0, "cancel: a full run");
+    int n = polls, ok = n > 3;
+    int step = n > 60 ? n / 60 : 1;
+    for (int threads = 1; threads <= 2; threads++)
+      for (int at = 0; at < n && ok; at = at + step < n - 1 || at == n - 1 ? at + step : n - 1) {
+        fp_itemsets s;
+        atomic_store(&cancel_after, at);
+        o.cancelled = cancel_cb;
+        o.threads = threads;
+        fp_status st = fp_mine(&l, &o, &s);
+        /* with two threads the polls are split, so a late stop may come after the work is done */
+        ok = (st == FP_ECANCELLED && s.n == 0 && !s.offsets) ||
+             (threads == 2 && st == FP_OK && same_itemsets(&s, &full));
+        if (!ok) fprintf(stderr, "cancel at poll %d of %d, %d threads: %s\n", at, n, threads, fp_strerror(st));
+        fp_itemsets_free(&s);
+      }
+    CHECK(ok, "cancel at every poll, method %d (%d polls)", method, n);
+    fp_itemsets_free(&full);
   }
   bk_free(&b);
 }
@@ -634,23 +662,26 @@ static int64_t ref_recommend(const fp_rules *r, int64_t nr, const int32_t *own, 
 
 static void test_recommend(void) {
   uint64_t rng = 2024;
-  int64_t rows = 0, sources = 0;
-  for (int seed = 0; seed < 12; seed++) {
+  int64_t rows = 0, sources = 0, small = 0, large = 0;
+  /* seeds 12 and up have thousands of rules (customers' rules are found another way past about a thousand) */
+  for (int seed = 0; seed < 15; seed++) {
     baskets b, owned;
     bk_init(&b);
     bk_init(&owned);
-    random_baskets(&b, &rng, 3000, 10 + seed % 6, 8);
+    random_baskets(&b, &rng, 3000, seed < 12 ? 10 + seed % 6 : 16, 8);
     fp_itemsets s;
     fp_rules r;
-    CHECK(mine(&b, 30 + seed * 5, 0, 2, &s) == FP_OK, "recommend: mine");
+    CHECK(mine(&b, seed < 12 ? 30 + seed * 5 : 4 + seed, 0, 2, &s) == FP_OK, "recommend: mine");
     fp_rules_opts ro = {.min_confidence = 0.1 * (seed % 4), .max_consequent = 1 + seed % 2};
     CHECK(fp_rules_generate(&s, &ro, &r) == FP_OK, "recommend: rules");
     /* customers: unsorted lists with duplicates, some empty, over the same items */
     random_baskets(&owned, &rng, 5000, 10 + seed % 6, 12);
     fp_lists ol = bk_lists(&owned);
     int top = 1 + seed % 6;
-    int64_t max_rules = seed % 3 == 0 ? 0 : 1 + rng_below(&rng, r.n + 1);
+    int64_t max_rules = seed >= 12 ? (seed == 14 ? r.n / 2 + 1 : 0) : seed % 3 == 0 ? 0 : 1 + rng_below(&rng, r.n + 1);
     int64_t nr = max_rules > 0 && max_rules < r.n ? max_rules : r.n;
+    small += nr <= 1000;
+    large += nr > 2000;
     fp_recs got[3];
     for (int t = 0; t < 3; t++) {
       fp_rec_opts o = {.top = top, .max_rules = max_rules, .threads = 1 + t};
@@ -739,8 +770,9 @@ static void test_recommend(void) {
     bk_free(&b);
     bk_free(&owned);
   }
-  CHECK(rows > 1000 && sources > 10, "recommendation tests produced %lld rows, %lld sources", (long long)rows,
-        (long long)sources);
+  CHECK(rows > 1000 && sources > 10 && small > 3 && large > 1,
+        "recommendation tests produced %lld rows, %lld sources, %lld small and %lld large rule sets", (long long)rows,
+        (long long)sources, (long long)small, (long long)large);
 }
 
 /* ---------------------------------------------------------------- fixtures */
@@ -819,6 +851,178 @@ static int64_t apriori_count(const baskets *b, int64_t minc, int64_t *nlevels, i
   free(acc);
   free(bits);
   return total;
+}
+
+/* fp_format_double against the runtime's json_format_double (a printf/strtod search for the shortest round trip) on
+   random bit patterns, ratios like supports and confidences, decimal literals and their neighbours, subnormals. At an
+   exact power of two the lower half-gap is narrower and the search can miss a shorter rendering: there the result must
+   read back exactly and be no longer, and a few are checked against Python 3's repr (math.ldexp(1.0, e)). */
+static void test_format(void) {
+  uint64_t rng = 7;
+  int64_t tested = 0, bad = 0;
+  char a[40], b[40];
+  for (int64_t i = 0; i < 1500000; i++) {
+    double x;
+    uint64_t bits = rng_next(&rng);
+    int kind = (int)(i % 4);
+    if (kind == 0) memcpy(&x, &bits, sizeof x);
+    else if (kind == 1) x = (double)(bits % 2000000 + 1) / (double)(rng_next(&rng) % 2000000 + 1);
+    else if (kind == 2) x = (double)(bits % 1108987) / 1108987.0 * (1 + (double)(rng_next(&rng) % 100));
+    else {
+      bits &= (((uint64_t)1 << 52) - 1); /* subnormal */
+      memcpy(&x, &bits, sizeof x);
+    }
+    if (i % 3 == 0) x = nextafter(x, 0);
+    uint64_t m;
+    memcpy(&m, &x, sizeof m);
+    int na = json_format_double(x, a), nb = fp_format_double(x, b);
+    tested++;
+    if ((m & (((uint64_t)1 << 52) - 1)) == 0 && na > 0) { /* a power of two */
+      bad += !(nb > 0 && nb <= na && strtod(b, NULL) == x);
+      continue;
+    }
+    if (na != nb || (na > 0 && memcmp(a, b, (size_t)na) != 0)) {
+      if (bad++ < 5) fprintf(stderr, "format %a: json %s, fp %s\n", x, a, b);
+    }
+  }
+  for (int e = -325; e <= 310; e++)
+    for (int d = 1; d <= 99; d += 7) {
+      char lit[32];
+      snprintf(lit, sizeof lit, "%de%d", d, e);
+      double x = strtod(lit, NULL);
+      const double xs[3] = {x, nextafter(x, 0), nextafter(x, INFINITY)};
+      for (int k = 0; k < 3; k++) {
+        uint64_t m;
+        memcpy(&m, &xs[k], sizeof m);
+        if ((m & (((uint64_t)1 << 52) - 1)) == 0) continue;
+        int na = json_format_double(xs[k], a), nb = fp_format_double(xs[k], b);
+        tested++;
+        bad += na != nb || (na > 0 && memcmp(a, b, (size_t)na) != 0);
+      }
+    }
+  for (int e = -1074; e <= 1023; e++) {
+    double x = ldexp(1.0, e);
+    int na = json_format_double(x, a), nb = fp_format_double(x, b);
+    tested++;
+    bad += !(nb > 0 && nb <= na && strtod(b, NULL) == x);
+  }
+  CHECK(bad == 0, "fp_format_double: %lld of %lld differ", (long long)bad, (long long)tested);
+  const struct {
+    double x;
+    const char *repr;
+  } known[] = {{ldexp(1.0, -1017), "7.120236347223045e-307"}, {ldexp(1.0, -140), "7.174648137343064e-43"},
+               {ldexp(1.0, -296), "7.854549544476363e-90"}, {0.1, "0.1"}, {1e16, "1e+16"}, {1e15, "1000000000000000.0"},
+               {1e-4, "0.0001"}, {9.9999e-5, "9.9999e-05"}, {5e-324, "5e-324"}, {-0.0, "-0.0"}, {0.0, "0.0"},
+               {1.7976931348623157e308, "1.7976931348623157e+308"}, {123456789012345678.0, "1.2345678901234568e+17"},
+               {2.0 / 3.0, "0.6666666666666666"}, {100.0, "100.0"}};
+  int ok = 1;
+  for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
+    int n = fp_format_double(known[i].x, b);
+    if (n != (int)strlen(known[i].repr) || strcmp(b, known[i].repr) != 0) {
+      fprintf(stderr, "format: %s expected, got %s\n", known[i].repr, b);
+      ok = 0;
+    }
+  }
+  ok &= fp_format_double(NAN, b) == -1 && fp_format_double(-INFINITY, b) == -1;
+  CHECK(ok, "fp_format_double: Python repr values");
+}
+
+/* The cache file: what is read back equals what was written; another key, a truncated or a padded file is a miss. */
+static void test_cache(void) {
+  baskets b;
+  bk_init(&b);
+  uint64_t rng = 515;
+  random_baskets(&b, &rng, 2000, 12, 8);
+  fp_itemsets s, s2;
+  fp_rules r, r2;
+  fp_rules_opts ro = {.min_confidence = 0.1, .max_consequent = 2};
+  CHECK(mine(&b, 20, 0, 1, &s) == FP_OK && fp_rules_generate(&s, &ro, &r) == FP_OK && r.n > 10, "cache: rules");
+  char path[] = "/tmp/test_fpgrowth_cacheXXXXXX", err[256];
+  int fd = mkstemp(path);
+  if (fd >= 0) close(fd);
+  CHECK(fd >= 0 && fp_cache_write(path, "key-1", &s, &r, err, sizeof err) == 0, "cache: write");
+  int ok = fp_cache_read(path, "key-1", &s2, &r2) == 0 && same_itemsets(&s, &s2) && s2.nbaskets == s.nbaskets &&
+           s2.min_count == s.min_count && r2.n == r.n && r2.nbaskets == r.nbaskets;
+  for (int64_t i = 0; ok && i < r.n; i++)
+    ok = r2.a_off[i + 1] == r.a_off[i + 1] && r2.c_off[i + 1] == r.c_off[i + 1] && r2.count[i] == r.count[i] &&
+         r2.a_count[i] == r.a_count[i] && r2.c_count[i] == r.c_count[i] && r2.support[i] == r.support[i] &&
+         r2.confidence[i] == r.confidence[i] && r2.lift[i] == r.lift[i] && r2.leverage[i] == r.leverage[i] &&
+         r2.conviction[i] == r.conviction[i];
+  ok = ok && memcmp(r2.a_items, r.a_items, (size_t)r.a_off[r.n] * sizeof *r.a_items) == 0 &&
+       memcmp(r2.c_items, r.c_items, (size_t)r.c_off[r.n] * sizeof *r.c_items) == 0;
+  CHECK(ok, "cache: read back equal");
+  fp_itemsets_free(&s2);
+  fp_rules_free(&r2);
+  CHECK(fp_cache_read(path, "key-2", &s2, &r2) == -1 && !s2.offsets && !r2.a_off, "cache: another key");
+  FILE *f = fopen(path, "r+b");
+  fseek(f, 0, SEEK_END);
+  long size = ftell(f);
+  fputc(0, f); /* padded */
+  fclose(f);
+  CHECK(fp_cache_read(path, "key-1", &s2, &r2) == -1, "cache: padded file");
+  CHECK(truncate(path, size - 3) == 0 && fp_cache_read(path, "key-1", &s2, &r2) == -1 && !s2.offsets,
+        "cache: truncated file");
+  CHECK(fp_cache_read("/nonexistent/dir/x.bin", "key-1", &s2, &r2) == -1, "cache: missing file");
+  unlink(path);
+  fp_rules_free(&r);
+  fp_itemsets_free(&s);
+  bk_free(&b);
+}
+
+/* Dense baskets over 150 items (more than 64 items and more than 64 partners per item: multi-word bitsets and
+   blocks in the pair method), with groups of 8 items bought together (itemsets of up to 8 items): both methods must
+   give the same itemsets and counts, the numbers per size must match Apriori's, for any thread count and with the
+   pair method's databases built in one batch or in many. */
+static void test_dense(void) {
+  baskets b;
+  bk_init(&b);
+  uint64_t rng = 4242;
+  int32_t group[6][8], items[160];
+  for (int g = 0; g < 6; g++)
+    for (int j = 0; j < 8; j++) group[g][j] = 1 + (int32_t)rng_below(&rng, 100);
+  char in[151];
+  for (int64_t t = 0; t < 3000; t++) {
+    memset(in, 0, sizeof in);
+    for (int i = 1; i <= 150; i++) in[i] = rng_unit(&rng) < 0.22;
+    if (rng_unit(&rng) < 0.6) {
+      int g = (int)rng_below(&rng, 6);
+      for (int j = 0; j < 8; j++) in[group[g][j]] |= rng_unit(&rng) < 0.9;
+    }
+    int k = 0;
+    for (int i = 150; i >= 1; i--)
+      if (in[i]) items[k++] = i;
+    bk_add(&b, items, k);
+  }
+  int64_t minc = 120, levels[32] = {0}, got[32] = {0};
+  int64_t total = apriori_count(&b, minc, levels, 30);
+  fp_lists l = bk_lists(&b);
+  fp_itemsets ref;
+  fp_mine_opts o = {.min_count = minc, .threads = 1, .method = FP_METHOD_TREE};
+  CHECK(fp_mine(&l, &o, &ref) == FP_OK, "dense: tree");
+  for (int64_t i = 0; i < ref.n; i++) got[ref.offsets[i + 1] - ref.offsets[i]]++;
+  CHECK(ref.n == total && memcmp(levels, got, sizeof got) == 0 && levels[8] > 0,
+        "dense: %lld itemsets (%lld of 8 items), Apriori %lld", (long long)ref.n, (long long)got[8], (long long)total);
+  const int64_t batches[] = {0, 1, 20000};
+  for (int t = 1; t <= 3; t++)
+    for (int k = 0; k < 3; k++) {
+      fp_itemsets s;
+      o = (fp_mine_opts){.min_count = minc, .threads = t, .method = FP_METHOD_PAIRS, .batch_bytes = batches[k]};
+      CHECK(fp_mine(&l, &o, &s) == FP_OK && same_itemsets(&s, &ref), "dense: pair method, %d threads, batch %lld", t,
+            (long long)batches[k]);
+      fp_itemsets_free(&s);
+    }
+  /* max_len cuts the same way */
+  fp_itemsets a, c;
+  o = (fp_mine_opts){.min_count = minc, .max_len = 3, .threads = 2, .method = FP_METHOD_TREE};
+  fp_mine_opts o2 = o;
+  o2.method = FP_METHOD_PAIRS;
+  CHECK(fp_mine(&l, &o, &a) == FP_OK && fp_mine(&l, &o2, &c) == FP_OK && same_itemsets(&a, &c) &&
+            a.n == levels[1] + levels[2] + levels[3],
+        "dense: max_len 3");
+  fp_itemsets_free(&a);
+  fp_itemsets_free(&c);
+  fp_itemsets_free(&ref);
+  bk_free(&b);
 }
 
 static void test_supermarket(const char *dir) {
@@ -943,11 +1147,13 @@ static int bench(int argc, char **argv) {
   int threads = 2;
   double minsup = 0.005, minconf = 0.2;
   const char *write = NULL;
+  fp_method method = FP_METHOD_AUTO;
   for (int i = 2; i < argc; i++) {
     if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--min-support") && i + 1 < argc) minsup = atof(argv[++i]);
     else if (!strcmp(argv[i], "--min-confidence") && i + 1 < argc) minconf = atof(argv[++i]);
     else if (!strcmp(argv[i], "--write") && i + 1 < argc) write = argv[++i];
+    else if (!strcmp(argv[i], "--method") && i + 1 < argc) method = !strcmp(argv[++i], "tree") ? FP_METHOD_TREE : FP_METHOD_PAIRS;
     else n = atoll(argv[i]);
   }
   (void)minconf;
@@ -967,7 +1173,8 @@ static int bench(int argc, char **argv) {
     if (f) fclose(f);
   }
   fp_lists l = bk_lists(&b);
-  fp_mine_opts o = {.min_count = fp_min_count(minsup, b.n), .threads = threads, .max_itemsets = 10000000};
+  fp_mine_opts o = {.min_count = fp_min_count(minsup, b.n), .threads = threads, .max_itemsets = 10000000,
+                    .method = method};
   fp_itemsets s;
   t0 = now();
   fp_status st = fp_mine(&l, &o, &s);
@@ -1032,6 +1239,14 @@ static int bench(int argc, char **argv) {
            (long long)recs.n, t1 - t0);
     fp_recs_free(&recs);
   }
+  fp_rec_opts popt = {.top = 5, .threads = threads};
+  fp_product_recs pr;
+  t0 = now();
+  fp_status ps = fp_recommend_products(&r, &popt, &pr);
+  t1 = now();
+  printf("recommend_products (all rules): %s, %lld sources in %.3f s\n", fp_strerror(ps), (long long)pr.nsources,
+         t1 - t0);
+  fp_product_recs_free(&pr);
   free(cnt);
   free(pos);
   free(cust);
@@ -1048,15 +1263,23 @@ static int bench(int argc, char **argv) {
 int main(int argc, char **argv) {
   if (argc > 1 && !strcmp(argv[1], "--bench")) return bench(argc, argv);
   test_min_count();
-  test_paper_example();
-  test_edges();
   test_cancel();
-  test_lookup_top();
-  test_random_small();
-  test_random_threads();
+  test_dense();
+  test_format();
+  /* the mining tests, once per growth method (the automatic choice takes the pair method on these small data) */
+  for (int m = FP_METHOD_TREE; m <= FP_METHOD_PAIRS; m++) {
+    test_method = (fp_method)m;
+    test_paper_example();
+    test_edges();
+    test_lookup_top();
+    test_random_small();
+    test_random_threads();
+    if (argc > 2 && !strcmp(argv[1], "--fixtures")) test_supermarket(argv[2]);
+  }
+  test_method = FP_METHOD_AUTO;
+  test_cache();
   test_rules();
   test_recommend();
-  if (argc > 2 && !strcmp(argv[1], "--fixtures")) test_supermarket(argv[2]);
   printf("%d passed, %d failed\n", passed, failed);
   return failed ? 1 : 0;
 }
