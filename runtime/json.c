@@ -1,6 +1,8 @@
 /* json.c: JSON number and string formatting (see json.h). */
 #include "json.h"
 
+#include "dtoa.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +21,7 @@ static int shortest_sci(double x, char *sci, size_t size) {
   return 17;
 }
 
-int json_format_double(double x, char *out) {
+int json_format_double_search(double x, char *out) {
   if (!isfinite(x)) return -1;
   if (x == 0) {
     return (int)(signbit(x) ? stpcpy(out, "-0.0") - out : stpcpy(out, "0.0") - out);
@@ -144,3 +146,5 @@ void json_add_string(mc_buf *b, const char *str, size_t len) {
   }
   buf_addc(b, '"');
 }
+
+int json_format_double(double x, char *out) { return dtoa_format(x, out); }

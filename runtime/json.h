@@ -15,6 +15,9 @@
    fixed notation for 1e-4 <= |x| < 1e16 (with ".0" when integral), else "1.5e-05" / "1e+16".
    Returns the length written to out (JSON_DOUBLE_MAX bytes), or -1 if x is NaN or infinite. */
 int json_format_double(double x, char *out);
+/* The same by searching printf precisions 15..17 for one that strtod reads back (slow; the independent reference the
+   tests compare json_format_double with). */
+int json_format_double_search(double x, char *out);
 
 /* Appends s as a quoted JSON string: escapes '"', '\\' and control characters; invalid UTF-8 bytes become U+FFFD,
    so the output is always valid JSON and valid UTF-8. */

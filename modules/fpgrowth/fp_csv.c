@@ -4,6 +4,7 @@
 ** to a temporary file renamed over the path.
 */
 #include "fpgrowth.h"
+#include "json.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -38,7 +39,7 @@ static char *put_items(char *o, const int32_t *a, int64_t n) {
 
 /* Writes x at o: the shortest round trip, or nan/inf/-inf; returns the end. */
 static char *put_double(char *o, double x) {
-  int n = fp_format_double(x, o);
+  int n = json_format_double(x, o);
   if (n >= 0) return o + n;
   const char *t = isnan(x) ? "nan" : x > 0 ? "inf" : "-inf";
   size_t len = strlen(t);

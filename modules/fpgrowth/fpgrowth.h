@@ -164,16 +164,6 @@ typedef struct fp_product_recs {
 fp_status fp_recommend_products(const fp_rules *r, const fp_rec_opts *o, fp_product_recs *out);
 void fp_product_recs_free(fp_product_recs *x);
 
-/* ---- numbers ---- */
-
-/* The shortest decimal digits that read back as x (finite, non-zero): x = *digits * 10^*exp10; 0, or -1 for zero,
-   NaN and infinities. Exact (128-bit arithmetic, no printf). */
-int fp_shortest(double x, uint64_t *digits, int32_t *exp10);
-/* x as Python's repr writes it (shortest round-trip digits, fixed notation for 1e-4 <= |x| < 1e16 with ".0" when
-   integral, else "1.5e-05"), into out (at least 32 bytes, NUL-terminated); returns the length, or -1 for NaN and
-   infinities. The CSV writers use it: a printf/strtod search costs ten times more. */
-int fp_format_double(double x, char *out);
-
 /* ---- CSV ---- */
 
 /* "items,count,support": items space-separated, support = count / N (shortest round-trip floats). */

@@ -853,7 +853,7 @@ static int64_t apriori_count(const baskets *b, int64_t minc, int64_t *nlevels, i
   return total;
 }
 
-/* fp_format_double against the runtime's json_format_double (a printf/strtod search for the shortest round trip) on
+/* json_format_double (Ryu) against json_format_double_search (a printf/strtod search for the shortest round trip) on
    random bit patterns, ratios like supports and confidences, decimal literals and their neighbours, subnormals. At an
    exact power of two the lower half-gap is narrower and the search can miss a shorter rendering: there the result must
    read back exactly and be no longer, and a few are checked against Python 3's repr (math.ldexp(1.0, e)). */
@@ -875,7 +875,7 @@ static void test_format(void) {
     if (i % 3 == 0) x = nextafter(x, 0);
     uint64_t m;
     memcpy(&m, &x, sizeof m);
-    int na = json_format_double(x, a), nb = fp_format_double(x, b);
+    int na = json_format_double_search(x, a), nb = json_format_double(x, b);
     tested++;
     if ((m & (((uint64_t)1 << 52) - 1)) == 0 && na > 0) { /* a power of two */
       bad += !(nb > 0 && nb <= na && strtod(b, NULL) == x);
@@ -895,18 +895,18 @@ static void test_format(void) {
         uint64_t m;
         memcpy(&m, &xs[k], sizeof m);
         if ((m & (((uint64_t)1 << 52) - 1)) == 0) continue;
-        int na = json_format_double(xs[k], a), nb = fp_format_double(xs[k], b);
+        int na = json_format_double_search(xs[k], a), nb = json_format_double(xs[k], b);
         tested++;
         bad += na != nb || (na > 0 && memcmp(a, b, (size_t)na) != 0);
       }
     }
   for (int e = -1074; e <= 1023; e++) {
     double x = ldexp(1.0, e);
-    int na = json_format_double(x, a), nb = fp_format_double(x, b);
+    int na = json_format_double_search(x, a), nb = json_format_double(x, b);
     tested++;
     bad += !(nb > 0 && nb <= na && strtod(b, NULL) == x);
   }
-  CHECK(bad == 0, "fp_format_double: %lld of %lld differ", (long long)bad, (long long)tested);
+  CHECK(bad == 0, "json_format_double: %lld of %lld differ", (long long)bad, (long long)tested);
   const struct {
     double x;
     const char *repr;
@@ -917,14 +917,14 @@ static void test_format(void) {
                {2.0 / 3.0, "0.6666666666666666"}, {100.0, "100.0"}};
   int ok = 1;
   for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
-    int n = fp_format_double(known[i].x, b);
+    int n = json_format_double(known[i].x, b);
     if (n != (int)strlen(known[i].repr) || strcmp(b, known[i].repr) != 0) {
       fprintf(stderr, "format: %s expected, got %s\n", known[i].repr, b);
       ok = 0;
     }
   }
-  ok &= fp_format_double(NAN, b) == -1 && fp_format_double(-INFINITY, b) == -1;
-  CHECK(ok, "fp_format_double: Python repr values");
+  ok &= json_format_double(NAN, b) == -1 && json_format_double(-INFINITY, b) == -1;
+  CHECK(ok, "json_format_double: Python repr values");
 }
 
 /* The cache file: what is read back equals what was written; another key, a truncated or a padded file is a miss. */

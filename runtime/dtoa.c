@@ -1,5 +1,5 @@
 /*
-** fp_dtoa.c: the shortest decimal that reads back as a given double (as Python's repr and json_format_double write
+** dtoa.c: the shortest decimal that reads back as a given double (as Python's repr and json_format_double write
 ** it), computed exactly with 128-bit integer arithmetic instead of printf and strtod round trips, which cost about a
 ** microsecond a number: rules.csv and the recommendation tables hold millions of them.
 ** The method is Ulf Adams' Ryu (PLDI 2018): the double's rounding interval [m - 1/2 ulp, m + 1/2 ulp] is scaled by a
@@ -9,7 +9,7 @@
 ** The tables were generated with exact integer arithmetic (Python big integers):
 **   POW5_INV[q] = floor(2^(pow5bits(q) - 1 + 125) / 5^q) + 1, POW5[i] = floor(5^i / 2^(pow5bits(i) - 125)).
 */
-#include "fpgrowth.h"
+#include "dtoa.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -379,7 +379,7 @@ static inline uint64_t mul_shift(uint64_t m, const uint64_t *mul, int32_t j) {
   return (uint64_t)(((lo >> 64) + hi) >> (j - 64));
 }
 
-int fp_shortest(double x, uint64_t *digits, int32_t *exp10) {
+int dtoa_shortest(double x, uint64_t *digits, int32_t *exp10) {
   uint64_t bits;
   memcpy(&bits, &x, sizeof bits);
   uint64_t mant = bits & (((uint64_t)1 << 52) - 1);
@@ -468,14 +468,14 @@ int fp_shortest(double x, uint64_t *digits, int32_t *exp10) {
   return 0;
 }
 
-int fp_format_double(double x, char *out) {
+int dtoa_format(double x, char *out) {
   if (!isfinite(x)) return -1;
   char *o = out;
   if (signbit(x)) *o++ = '-';
   if (x == 0) return (int)(stpcpy(o, "0.0") - out);
   uint64_t v;
   int32_t e;
-  fp_shortest(x, &v, &e);
+  dtoa_shortest(x, &v, &e);
   while (v % 10 == 0) { /* no trailing zeros: 12300e-2 is 123e0 */
     v /= 10;
     e++;

@@ -1,0 +1,205 @@
+-- bench.lua: mercado's benchmark suite (tests/bench/run). For each data size it generates (and caches) a data set
+-- with `mercado gen`, runs every stage several times in fresh processes (tests/bench/stage.lua), and reports the
+-- median, the spread (min-max) and the peak resident memory. Peers present on the machine run on the same data in
+-- the same invocation (DuckDB through npm's @duckdb/node-api, scikit-learn's KMeans, Borgelt's fpgrowth when
+-- BORGELT_FPGROWTH names the binary); the ratio mercado/peer is printed per stage, and skipped peers say why.
+-- Writes <out>/bench.json and <out>/bench.txt. Never part of the pass/fail test run.
+--
+--   mercado exec tests/bench/bench.lua [--sizes 0.1,1,10] [--reps 3] [--out DIR] [--cache DIR] [--no-peers]
+local json = require "mercado.json"
+local sys = require "mercado.sys"
+
+local FULL = 1108987
+local STAGES = { "ingest", "executive_summary", "analytics", "features", "kmeans", "fpgrowth", "customer_recs", "json",
+  "master" }
+
+local opts = { sizes = "0.1,1,10", reps = "3", out = "bench-results",
+  cache = (os.getenv("XDG_CACHE_HOME") or ((os.getenv("HOME") or "/tmp") .. "/.cache")) .. "/mercado-bench" }
+do
+  local i = 1
+  while arg[i] do
+    local k = arg[i]:match("^%-%-(.+)$")
+    if k == "no-peers" then opts.no_peers = true
+    elseif k and arg[i + 1] then opts[k] = arg[i + 1]; i = i + 1
+    else error("unknown argument " .. arg[i]) end
+    i = i + 1
+  end
+end
+local here = arg[0]:match("^(.*)/[^/]*$") or "."
+local bin = sys.exe_path()
+local reps = tonumber(opts.reps)
+assert(sys.mkdirs(opts.out))
+assert(sys.mkdirs(opts.cache))
+local out_dir = sys.realpath(opts.out)
+
+local function sh(cmd)
+  local f = io.popen(cmd .. " 2>/dev/null")
+  local text = f:read("a")
+  local ok = f:close()
+  return ok and text or nil, text
+end
+
+local function median(xs)
+  local s = {}
+  for i, x in ipairs(xs) do s[i] = x end
+  table.sort(s)
+  if #s == 0 then return nil end
+  return #s % 2 == 1 and s[(#s + 1) // 2] or (s[#s // 2] + s[#s // 2 + 1]) / 2
+end
+
+local function dataset_for(factor)
+  local n = math.floor(FULL * factor + 0.5)
+  local dir = string.format("%s/gen-%d-seed42", opts.cache, n)
+  if not sys.stat(dir .. "/transactions") then
+    io.stderr:write(string.format("generating %d baskets in %s\n", n, dir))
+    assert(os.execute(string.format("'%s' gen --baskets %d --seed 42 --out '%s' >/dev/null", bin, n, dir)))
+  end
+  return dir, n
+end
+
+local function run_stage(stage, data, work)
+  local text = sh(string.format("cd '%s' && '%s' exec '%s/stage.lua' %s '%s' '%s'", work, bin, here, stage, data, work))
+  if not text then return nil end
+  local line = text:match("[^\n]*$") ~= "" and text:match("[^\n]*$") or text:match("([^\n]*)\n$")
+  local ok, rec = pcall(json.decode, line)
+  return ok and rec or nil
+end
+
+-- ---- peers ----
+local peers = { duckdb = {}, sklearn = {}, borgelt = {} }
+local function peer_status()
+  if opts.no_peers then
+    for _, p in pairs(peers) do p.skipped = "--no-peers" end
+    return
+  end
+  local npm = sh("command -v npm")
+  if not npm or npm == "" then peers.duckdb.skipped = "npm not installed"
+  else
+    local dir = opts.cache .. "/duckdb-node"
+    if not sys.stat(dir .. "/node_modules/@duckdb/node-api") then
+      sys.mkdirs(dir)
+      if not sh(string.format("cd '%s' && npm install --silent @duckdb/node-api >/dev/null 2>&1 && echo ok", dir)) then
+        peers.duckdb.skipped = "npm install @duckdb/node-api failed (no registry?)"
+      end
+    end
+    peers.duckdb.dir = dir
+  end
+  if not sh("python3 -c 'import sklearn, numpy' && echo ok") then
+    peers.sklearn.skipped = "python3-sklearn not installed (apt-get install python3-sklearn)"
+  end
+  local borgelt = os.getenv("BORGELT_FPGROWTH")
+  if not borgelt or not sys.stat(borgelt) then peers.borgelt.skipped = "BORGELT_FPGROWTH does not name the fpgrowth binary"
+  else peers.borgelt.bin = borgelt end
+end
+
+local function run_peers(data, work, size_result)
+  local p = {}
+  if not peers.duckdb.skipped then
+    local text = sh(string.format("cd '%s' && node '%s/duckdb.mjs' '%s' %d", peers.duckdb.dir, sys.realpath(here), data, reps))
+    for line in (text or ""):gmatch("[^\n]+") do
+      local ok, rec = pcall(json.decode, line)
+      if ok then p["duckdb:" .. rec.stage] = rec.seconds end
+    end
+  end
+  if not peers.sklearn.skipped and sys.stat(work .. "/features.csv") then
+    local text = sh(string.format("python3 '%s/sklearn_kmeans.py' '%s/features.csv' %d", here, work, reps))
+    local ok, rec = pcall(json.decode, text or "")
+    if ok then p["sklearn:kmeans"] = rec.seconds; size_result.sklearn_inertia = rec.inertia end
+  end
+  if not peers.borgelt.skipped then
+    -- Borgelt's fpgrowth reads one transaction per line, items separated by spaces: the product lists
+    local tx = work .. "/baskets.txt"
+    os.execute(string.format("cut -d'|' -f4 '%s'/transactions/*_Tran.csv > '%s'", data, tx))
+    local times = {}
+    for _ = 1, reps do
+      local t0 = sys.monotonic()
+      os.execute(string.format("'%s' -s0.5 -m1 -fz '%s' /dev/null >/dev/null 2>&1", peers.borgelt.bin, tx))
+      times[#times + 1] = sys.monotonic() - t0
+    end
+    p["borgelt:fpgrowth"] = median(times)
+  end
+  return p
+end
+
+-- ---- main ----
+peer_status()
+local machine = (sh("uname -srm") or ""):gsub("\n", "")
+local cpu = (sh("grep -m1 'model name' /proc/cpuinfo") or ""):match(":%s*(.-)%s*$") or "?"
+local results = { date = os.date("!%Y-%m-%dT%H:%M:%SZ"), machine = machine, cpu = cpu, cores = sys.threads(),
+  mercado = sys.version(), reps = reps, sizes = {}, peers = {} }
+for name, p in pairs(peers) do results.peers[name] = p.skipped and ("skipped: " .. p.skipped) or "run" end
+
+for factor_text in opts.sizes:gmatch("[^,]+") do
+  local factor = tonumber(factor_text)
+  local data, n = dataset_for(factor)
+  local work = string.format("%s/work-%s", out_dir, factor_text)
+  sys.mkdirs(work)
+  local size = { factor = factor, baskets = n, stages = {} }
+  for _, stage in ipairs(STAGES) do
+    local times, rss = {}, 0
+    for _ = 1, reps do
+      local rec = run_stage(stage, data, work)
+      if rec then
+        times[#times + 1] = rec.seconds
+        rss = math.max(rss, rec.rss_kb or 0)
+      end
+    end
+    local lo, hi = math.huge, 0
+    for _, t in ipairs(times) do lo, hi = math.min(lo, t), math.max(hi, t) end
+    size.stages[stage] = { median = median(times), min = #times > 0 and lo or nil, max = #times > 0 and hi or nil,
+      runs = #times, peak_rss_mb = rss / 1024 }
+    io.stderr:write(string.format("%-6s %-18s %s\n", factor_text, stage,
+      #times > 0 and string.format("%.3f s (%.3f-%.3f), %.0f MB", size.stages[stage].median, lo, hi, rss / 1024) or "FAILED"))
+  end
+  size.peer_seconds = run_peers(data, work, size)
+  results.sizes[#results.sizes + 1] = size
+end
+
+-- scaling: 10x against 1x, per stage
+local by_factor = {}
+for _, s in ipairs(results.sizes) do by_factor[s.factor] = s end
+if by_factor[1] and by_factor[10] then
+  results.scaling = {}
+  for _, stage in ipairs(STAGES) do
+    local a, b = by_factor[1].stages[stage].median, by_factor[10].stages[stage].median
+    if a and b then results.scaling[stage] = b / a end
+  end
+end
+
+-- text table
+local lines = {}
+local function add(fmt, ...) lines[#lines + 1] = string.format(fmt, ...) end
+add("mercado %s benchmark, %s, %s (%d cores), %d runs per stage, medians (min-max), peak RSS", results.mercado,
+  results.date, results.cpu, results.cores, reps)
+for _, s in ipairs(results.sizes) do
+  add("")
+  add("%s baskets (%.1fx):", s.baskets, s.factor)
+  add("  %-18s %22s %10s   %s", "stage", "seconds", "peak MB", "peer ratio (mercado/peer)")
+  for _, stage in ipairs(STAGES) do
+    local st = s.stages[stage]
+    local ratio = {}
+    for key, secs in pairs(s.peer_seconds) do
+      local peer, pstage = key:match("^(%w+):(.+)$")
+      if (pstage == stage or (stage == "fpgrowth" and pstage == "fpgrowth")) and st.median and secs > 0 then
+        ratio[#ratio + 1] = string.format("%s %.2f (peer %.3f s)", peer, st.median / secs, secs)
+      end
+    end
+    add("  %-18s %22s %10.0f   %s", stage, st.median and string.format("%.3f (%.3f-%.3f)", st.median, st.min, st.max)
+      or "failed", st.peak_rss_mb, table.concat(ratio, ", "))
+  end
+  if s.sklearn_inertia then add("  scikit-learn inertia at k=4: %.4f", s.sklearn_inertia) end
+end
+if results.scaling then
+  add("")
+  add("scaling 10x / 1x (must be <= 12):")
+  for _, stage in ipairs(STAGES) do
+    if results.scaling[stage] then add("  %-18s %6.2f%s", stage, results.scaling[stage], results.scaling[stage] > 12 and "  OVER" or "") end
+  end
+end
+add("")
+for name, status in pairs(results.peers) do add("peer %-8s %s", name, status) end
+local text = table.concat(lines, "\n") .. "\n"
+io.write(text)
+assert(sys.write_atomic(out_dir .. "/bench.txt", text))
+assert(sys.write_atomic(out_dir .. "/bench.json", json.encode(results, { indent = 2 })))
+io.write("results in ", out_dir, "/bench.json and bench.txt\n")

@@ -1,0 +1,102 @@
+-- stage.lua: one benchmark stage in a fresh process: `mercado exec stage.lua STAGE DATA_DIR WORK_DIR`.
+-- Loads what the stage needs (untimed), times the stage itself, and prints one JSON line
+-- {stage, seconds, rss_kb} where rss_kb is the process's peak resident memory (VmHWM).
+local cs = require "mercado.colstore"
+local json = require "mercado.json"
+local sys = require "mercado.sys"
+
+local stage, data, work = arg[1], arg[2], arg[3]
+local dataset = require "lib.dataset"
+
+local function peak_kb()
+  local f = io.open("/proc/self/status")
+  local text = f:read("a")
+  f:close()
+  return tonumber(text:match("VmHWM:%s*(%d+)"))
+end
+
+local function baskets() return cs.read_csv(data .. "/transactions/*_Tran.csv", dataset.BASKETS) end
+
+local function features(tx, pc)
+  local sizes = tx:column("products"):lengths()
+  local per = tx:group_by("customer_id", { { "frequency", "count" }, { "total_volume", "sum", sizes },
+    { "owned", "collect_distinct", "products" } })
+  local pairs_ = pc:distinct { "product_id", "category_id" }
+  local cats = per:column("owned"):remap(pairs_:column("product_id"), pairs_:column("category_id"))
+  return cs.table { { "customer_id", per:column("customer_id") }, { "frequency", per:column("frequency") },
+    { "unique_products", per:column("owned"):lengths() }, { "total_volume", per:column("total_volume") },
+    { "unique_categories", cats:lengths() } }
+end
+
+-- Runs a flow in this process (so its peak memory is this process's), as `mercado run` would.
+local function flow(name, extra)
+  local argv = { [0] = "mercado", "run", name, "-p", "data_dir=" .. data, "--output", work .. "/out-" .. name, "-q" }
+  for _, a in ipairs(extra or {}) do argv[#argv + 1] = a end
+  local code = require("mercado.cli").main(argv)
+  if code ~= 0 then error(name .. " failed with exit code " .. tostring(code)) end
+end
+
+local prepare, run
+if stage == "ingest" then
+  run = function() return baskets() end
+elseif stage == "features" then
+  local tx, pc
+  prepare = function()
+    tx = baskets()
+    pc = cs.read_csv(data .. "/products/ProductCategory.csv", dataset.PRODUCT_CATEGORIES)
+  end
+  run = function() return features(tx, pc) end
+elseif stage == "kmeans" then
+  local f
+  prepare = function()
+    f = features(baskets(), cs.read_csv(data .. "/products/ProductCategory.csv", dataset.PRODUCT_CATEGORIES))
+    sys.write_atomic(work .. "/features.csv", f:to_csv(), { sync = false }) -- for the scikit-learn peer
+  end
+  run = function()
+    local m = require("mercado.kmeans").fit(f, 4, { columns = { "frequency", "unique_products", "total_volume",
+      "unique_categories" }, standardize = true, n_init = 10, seed = 42 })
+    io.stderr:write(string.format("inertia %.4f\n", m.inertia))
+  end
+elseif stage == "fpgrowth" then
+  local tx
+  prepare = function() tx = baskets() end
+  run = function()
+    local fpg = require "mercado.fpgrowth"
+    local s = assert(fpg.mine(tx:column("products"), 0.005))
+    local r = fpg.rules(s, 0.2)
+    io.stderr:write(string.format("%d itemsets, %d rules\n", #s, #r))
+  end
+elseif stage == "customer_recs" then
+  local tx, rules, owned
+  prepare = function()
+    tx = baskets()
+    local fpg = require "mercado.fpgrowth"
+    rules = fpg.rules(assert(fpg.mine(tx:column("products"), 0.005)), 0.2)
+    owned = tx:group_by("customer_id", { { "owned", "collect_distinct", "products" } })
+  end
+  run = function()
+    return require("mercado.fpgrowth").recommend_customers(rules, owned:column("owned"),
+      { top = 5, max_rules = 300, ids = owned:column("customer_id") })
+  end
+elseif stage == "json" then
+  local dist
+  prepare = function()
+    local tx = baskets()
+    dist = tx:group_by("customer_id", { { "total_products_purchased", "sum", tx:column("products"):lengths() } })
+      :sort { { "total_products_purchased", "desc" }, { "customer_id", "asc" } }
+  end
+  run = function()
+    sys.write_atomic(work .. "/distribution.json", json.encode({ data = dist }, { indent = 2 }), { sync = false })
+  end
+elseif stage == "executive_summary" or stage == "analytics" or stage == "master" then
+  run = function() flow(stage, stage == "master" and { "-p", "sync=false" } or nil) end
+else
+  error("unknown stage " .. tostring(stage))
+end
+
+if prepare then prepare() end
+collectgarbage()
+local t0 = sys.monotonic()
+run()
+local seconds = sys.monotonic() - t0
+io.write(json.encode { stage = stage, seconds = seconds, rss_kb = peak_kb() }, "\n")
