@@ -82,12 +82,13 @@ local function write_category_by_store(ctx, ds, files)
     { unmapped_by_store = json.array(unmapped) })
 end
 
--- Per-customer variables, one native group-by over the baskets.
-local function customer_variables(tx)
-  local sizes = tx:column("products"):lengths()
-  return tx:group_by("customer_id", { { "frequency", "count" }, { "total_products", "sum", sizes },
-    { "diversity", "count_distinct", "products" }, { "avg_quantity", "mean", sizes },
-    { "unique_stores", "count_distinct", "store_id" } })
+-- Per-customer variables, from the data set's shared per-customer aggregates.
+local function customer_variables(ds)
+  local c = dataset.customers(ds)
+  local cs = require "mercado.colstore"
+  return cs.table { { "customer_id", c:column("customer_id") }, { "frequency", c:column("baskets") },
+    { "total_products", c:column("units") }, { "diversity", c:column("owned"):lengths() },
+    { "avg_quantity", c:column("mean_basket") }, { "unique_stores", c:column("stores") } }
 end
 
 local function box_group(group, b)
@@ -146,7 +147,7 @@ return flow.define {
     end)
     ctx:task("write category volumes by store", {}, write_category_by_store, ctx, ds, files)
     ctx:task("write customer distributions", {}, function()
-      local customers = customer_variables(ds.tx)
+      local customers = customer_variables(ds)
       write_customer_distribution(ctx, ds.tx, customers, files)
       write_correlation(ctx, customers, files)
     end)

@@ -14,6 +14,7 @@ local shared_params = require "lib.params"
 
 local FEATURES = { "frequency", "unique_products", "total_volume", "unique_categories" }
 local SAMPLE_SIZE, PCA_POINTS = 1000, 2000
+local SILHOUETTE_SAMPLE = 10000 -- exact silhouette of a seeded sample of this many customers (O(n^2))
 
 -- The rule table of the old system (first matching rule wins), with its texts. f, v, p, c are the cluster's average
 -- frequency, total volume, unique products and unique categories.
@@ -51,14 +52,12 @@ local Statistic = json.shape { "cluster", "n_customers", "avg_frequency", "avg_u
 -- One row per customer: frequency (baskets), unique_products, total_volume (units), unique_categories (distinct
 -- categories of the products bought, under the catalog policy).
 local function build_features(ds)
-  local tx = ds.tx
-  local per = tx:group_by("customer_id", { { "frequency", "count" },
-    { "total_volume", "sum", tx:column("products"):lengths() }, { "owned", "collect_distinct", "products" } })
+  local per = dataset.customers(ds)
   local owned = per:column("owned")
   local pairs_ = catalog.pairs(ds)
   local categories = owned:remap(pairs_:column("product_id"), pairs_:column("category_id"))
-  return cs.table { { "customer_id", per:column("customer_id") }, { "frequency", per:column("frequency") },
-    { "unique_products", owned:lengths() }, { "total_volume", per:column("total_volume") },
+  return cs.table { { "customer_id", per:column("customer_id") }, { "frequency", per:column("baskets") },
+    { "unique_products", owned:lengths() }, { "total_volume", per:column("units") },
     { "unique_categories", categories:lengths() } }
 end
 
@@ -176,7 +175,8 @@ return flow.define {
       return m
     end)
     local silhouette, used = ctx:task("score silhouette", {}, function()
-      return kmeans.silhouette(features, model.labels, { columns = FEATURES, standardize = true, seed = p.seed })
+      return kmeans.silhouette(features, model.labels, { columns = FEATURES, standardize = true, seed = p.seed,
+        sample = SILHOUETTE_SAMPLE })
     end)
     ctx:task("write segments", {}, function()
       local stats_rows, recode = cluster_order(features, model.labels, k)

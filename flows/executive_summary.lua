@@ -22,9 +22,9 @@ end
 
 -- Products by units sold; one row per product with its primary (smallest) category and all its categories.
 local function write_top_products(ctx, ds, n)
-  local top = ds.tx:column("products"):value_counts():head(n):rows()
+  local top = dataset.product_units(ds):top(n, { { "units", "desc" }, { "product_id", "asc" } }):rows()
   local ids = {}
-  for i, r in ipairs(top) do ids[i] = r.value end
+  for i, r in ipairs(top) do r.value, r.count = r.product_id, r.units; ids[i] = r.value end
   local cats, names = catalog.categories_of(ds, ids), catalog.names(ds)
   local data = {}
   for i, r in ipairs(top) do
@@ -38,8 +38,8 @@ local function write_top_products(ctx, ds, n)
 end
 
 local function write_top_customers(ctx, ds, n)
-  local top = ds.tx:column("customer_id"):value_counts():head(n)
-  return output.top(ctx, "customers", n, top:rename("value", "customer_id"):rename("count", "total_purchases"))
+  local top = dataset.customers(ds):select { "customer_id", "baskets" }:top(n, { { "baskets", "desc" }, { "customer_id", "asc" } })
+  return output.top(ctx, "customers", n, top:rename("baskets", "total_purchases"))
 end
 
 local function write_peak_days(ctx, ds, n)
@@ -53,8 +53,7 @@ end
 -- Category volumes: a unit counts once for each distinct category of its product; unmapped units apart.
 local function write_top_categories(ctx, ds, n)
   local tx = ds.tx
-  local product_units = tx:group_by("products", { { "units", "count" } }):rename("products", "product_id")
-  local volumes, mapped = catalog.volumes(ds, product_units)
+  local volumes, mapped = catalog.volumes(ds, dataset.product_units(ds))
   local names = catalog.names(ds)
   local data = {}
   for i, r in ipairs(volumes:top(n, { { "volume", "desc" }, { "category_id", "asc" } }):rows()) do

@@ -134,6 +134,27 @@ function dataset.load(ctx, p)
   return ds
 end
 
+-- Per-customer aggregates every pipeline needs, computed once per data set (one native pass over the baskets):
+-- customer_id, baskets, units, owned (sorted distinct products), stores (distinct stores), mean_basket.
+function dataset.customers(ds)
+  if not ds.customer_table then
+    local tx = ds.tx
+    local sizes = tx:column("products"):lengths()
+    ds.customer_table = tx:group_by("customer_id", { { "baskets", "count" }, { "units", "sum", sizes },
+      { "owned", "collect_distinct", "products" }, { "stores", "count_distinct", "store_id" },
+      { "mean_basket", "mean", sizes } })
+  end
+  return ds.customer_table
+end
+
+-- Units sold per product (product_id, units), ascending product id, computed once per data set.
+function dataset.product_units(ds)
+  if not ds.product_unit_table then
+    ds.product_unit_table = ds.tx:group_by("products", { { "units", "count" } }):rename("products", "product_id")
+  end
+  return ds.product_unit_table
+end
+
 -- Input statistics for metadata files: lines read, kept and rejected per reason, per file and in total.
 function dataset.input_summary(ds)
   local function file_rows(rep)

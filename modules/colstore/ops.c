@@ -895,15 +895,21 @@ cs_column *cs_list_remap(const cs_column *list, const cs_column *keys, const cs_
   cs_column *out = NULL;
   int64_t *start = NULL, *cursor = NULL, *stamp = NULL;
   int32_t *mapped = NULL, *row = NULL;
-  int32_t klo = 0, khi = -1, vlo = 0, vhi = -1;
+  /* only keys within the list's item range matter (a catalog of millions of products, baskets of hundreds) */
+  int32_t ilo = 0, ihi = -1, klo = 0, khi = -1, vlo = 0, vhi = -1;
+  if (!item_range(list, &ilo, &ihi)) ilo = 1, ihi = 0;
+  int any = 0;
   for (int64_t i = 0; i < np; i++) {
     int32_t k = keys->v.i32[i], v = values->v.i32[i];
-    if (i == 0 || k < klo) klo = k;
-    if (i == 0 || k > khi) khi = k;
-    if (i == 0 || v < vlo) vlo = v;
-    if (i == 0 || v > vhi) vhi = v;
+    if (k < ilo || k > ihi) continue;
+    if (!any || k < klo) klo = k;
+    if (!any || k > khi) khi = k;
+    if (!any || v < vlo) vlo = v;
+    if (!any || v > vhi) vhi = v;
+    any = 1;
   }
-  int64_t range = np ? (int64_t)khi - klo + 1 : 0, vrange = np ? (int64_t)vhi - vlo + 1 : 0;
+  if (!any) klo = 0, khi = -1, vlo = 0, vhi = -1;
+  int64_t range = (int64_t)khi - klo + 1, vrange = (int64_t)vhi - vlo + 1;
   if (range > DENSE_LIMIT || vrange > DENSE_LIMIT) {
     snprintf(err, errlen, "remap: key or value range too wide (at most %d)", DENSE_LIMIT);
     return NULL;
@@ -914,10 +920,12 @@ cs_column *cs_list_remap(const cs_column *list, const cs_column *keys, const cs_
   stamp = malloc(sizeof(int64_t) * (size_t)(vrange > 0 ? vrange : 1));
   if (!start || !cursor || !mapped || !stamp) goto oom;
   for (int64_t i = 0; i < vrange; i++) stamp[i] = -1;
-  for (int64_t i = 0; i < np; i++) start[keys->v.i32[i] - klo + 1]++;
+  for (int64_t i = 0; i < np; i++)
+    if (keys->v.i32[i] >= klo && keys->v.i32[i] <= khi) start[keys->v.i32[i] - klo + 1]++;
   for (int64_t k = 0; k < range; k++) start[k + 1] += start[k];
   memcpy(cursor, start, sizeof(int64_t) * ((size_t)range + 1));
-  for (int64_t i = 0; i < np; i++) mapped[cursor[keys->v.i32[i] - klo]++] = values->v.i32[i];
+  for (int64_t i = 0; i < np; i++)
+    if (keys->v.i32[i] >= klo && keys->v.i32[i] <= khi) mapped[cursor[keys->v.i32[i] - klo]++] = values->v.i32[i];
   out = cs_column_new(CS_LIST, list->n);
   if (!out) goto oom;
   int64_t cap = cs_column_nitems(list) * 2 + 1024, at = 0; /* most items map to one or two values */
