@@ -4,7 +4,15 @@
 */
 #include "host.h"
 
+#include <dlfcn.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include "mercado_config.h"
 
 #include "interrupt.h"
 #include "lauxlib.h"
@@ -108,9 +116,44 @@ static const struct {
   {"mercado.kmeans", luaopen_mercado_kmeans},
   {"mercado.fpgrowth", luaopen_mercado_fpgrowth},
   {"mercado.gen", luaopen_mercado_gen},
-  {"mercado.pg", luaopen_mercado_pg},
   {"mercado.cron", luaopen_mercado_cron},
 };
+
+/* Loader of mercado.pg: opens the shared module (it links libpq) from $MERCADO_MODULE_DIR, next to the binary
+   (../<libdir>/mercado when installed, ../modules/pg in a build tree) or the configured install directory. */
+static int load_pg_module(lua_State *L) {
+  char exe[PATH_MAX], path[PATH_MAX + 64];
+  const char *env = getenv("MERCADO_MODULE_DIR");
+  const char *dirs[4] = {env, NULL, NULL, MERCADO_MODULE_DIR};
+  char d1[PATH_MAX + 64], d2[PATH_MAX + 64];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (n > 0) {
+    exe[n] = '\0';
+    char *slash = strrchr(exe, '/');
+    if (slash) *slash = '\0';
+    snprintf(d1, sizeof d1, "%s/../%s/mercado", exe, MERCADO_LIBDIR_REL);
+    snprintf(d2, sizeof d2, "%s/../modules/pg", exe);
+    dirs[1] = d1, dirs[2] = d2;
+  }
+  luaL_Buffer tried;
+  luaL_buffinit(L, &tried);
+  for (int i = 0; i < 4; i++) {
+    if (!dirs[i] || !dirs[i][0]) continue;
+    snprintf(path, sizeof path, "%s/mercado_pg.so", dirs[i]);
+    if (access(path, R_OK) != 0) {
+      luaL_addstring(&tried, "\n\tno file ");
+      luaL_addstring(&tried, path);
+      continue;
+    }
+    void *lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (!lib) return luaL_error(L, "mercado.pg: cannot load %s: %s", path, dlerror());
+    lua_CFunction open = (lua_CFunction)(uintptr_t)dlsym(lib, "luaopen_mercado_pg");
+    if (!open) return luaL_error(L, "mercado.pg: %s has no luaopen_mercado_pg", path);
+    return open(L); /* the library stays loaded for the life of the process */
+  }
+  luaL_pushresult(&tried);
+  return luaL_error(L, "mercado.pg: the PostgreSQL module is not installed:%s", lua_tostring(L, -1));
+}
 
 static int open_host(lua_State *L) {
   luaL_openlibs(L);
@@ -120,6 +163,7 @@ static int open_host(lua_State *L) {
   lua_pop(L, 1);
   for (size_t i = 0; i < sizeof native_modules / sizeof native_modules[0]; i++)
     preload(L, native_modules[i].name, native_modules[i].open);
+  preload(L, "mercado.pg", load_pg_module);
   luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
   for (const host_embedded *e = host_embedded_sources; e->module; e++) {
     lua_pushlightuserdata(L, (void *)e);
