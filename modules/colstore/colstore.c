@@ -136,6 +136,33 @@ uint64_t cs_column_fingerprint(const cs_column *c) {
   return h;
 }
 
+int cs_column_range(cs_column *c, int64_t *lo, int64_t *hi) {
+  if (!c->range_known) {
+    int is_list = c->type == CS_LIST;
+    int64_t m = is_list ? cs_column_nitems(c) : c->n, a = INT64_MAX, b = INT64_MIN;
+    if (is_list || c->type == CS_INT32 || c->type == CS_DATE || c->type == CS_STRING) {
+      const int32_t *v = is_list ? c->items : c->v.i32;
+      int32_t x = INT32_MAX, y = INT32_MIN;
+      for (int64_t i = 0; i < m; i++) {
+        if (v[i] < x) x = v[i];
+        if (v[i] > y) y = v[i];
+      }
+      a = x, b = y;
+    } else if (c->type == CS_INT64) {
+      for (int64_t i = 0; i < m; i++) {
+        if (c->v.i64[i] < a) a = c->v.i64[i];
+        if (c->v.i64[i] > b) b = c->v.i64[i];
+      }
+    } else {
+      m = 0; /* floats have no integer range */
+    }
+    c->range_min = m ? a : 0, c->range_max = m ? b : -1;
+    c->range_known = 1;
+  }
+  *lo = c->range_min, *hi = c->range_max;
+  return c->range_max >= c->range_min;
+}
+
 double cs_column_get_f64(const cs_column *c, int64_t i) {
   switch (c->type) {
     case CS_INT64: return (double)c->v.i64[i];

@@ -39,6 +39,8 @@ typedef struct cs_column {
   int32_t ndict;      /* CS_STRING */
   int64_t *dict_off;  /* CS_STRING */
   char *dict_chars;   /* CS_STRING */
+  int range_known;    /* min and max below are computed (integer types and list items; see cs_column_range) */
+  int64_t range_min, range_max;
 } cs_column;
 
 /* A table: named columns of equal length n. The table owns one reference to each column. */
@@ -83,6 +85,9 @@ static inline const char *cs_column_str(const cs_column *c, int32_t code) {
 }
 /* A 64-bit fingerprint of the column's type and contents (for cache keys; not cryptographic). */
 uint64_t cs_column_fingerprint(const cs_column *c);
+/* Smallest and largest value of an integer column (int32, int64, date, string codes) or of a list's items,
+   computed once and remembered (columns never change). Returns 0 when there is no value. */
+int cs_column_range(cs_column *c, int64_t *lo, int64_t *hi);
 /* Value of row i of a numeric column (int32/int64/float64/date) as a double. */
 double cs_column_get_f64(const cs_column *c, int64_t i);
 /* Whether the type is a scalar number (int32, int64, float64, date). */

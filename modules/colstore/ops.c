@@ -92,12 +92,8 @@ static int keycodes_init(keycodes *k, const cs_column *c, int is_list) {
     return 0;
   }
   if (c->type != CS_FLOAT64) {
-    int64_t lo = INT64_MAX, hi = INT64_MIN;
-    for (int64_t i = 0; i < m; i++) {
-      int64_t v = is_list ? c->items[i] : c->type == CS_INT64 ? c->v.i64[i] : c->v.i32[i];
-      if (v < lo) lo = v;
-      if (v > hi) hi = v;
-    }
+    int64_t lo, hi;
+    cs_column_range((cs_column *)c, &lo, &hi); /* cached in the column: columns are immutable */
     if ((uint64_t)hi - (uint64_t)lo < (uint64_t)DENSE_LIMIT) {
       k->min = lo;
       k->ncodes = hi - lo + 1;
@@ -835,13 +831,9 @@ int64_t *cs_list_item_rows(const cs_column *list) {
 
 /* Item range of a list column (lo..hi); returns 0 if it has no items. */
 static int item_range(const cs_column *list, int32_t *lo, int32_t *hi) {
-  int64_t m = cs_column_nitems(list);
-  if (m == 0) return 0;
-  *lo = *hi = list->items[0];
-  for (int64_t e = 1; e < m; e++) {
-    if (list->items[e] < *lo) *lo = list->items[e];
-    if (list->items[e] > *hi) *hi = list->items[e];
-  }
+  int64_t a, b;
+  if (!cs_column_range((cs_column *)list, &a, &b)) return 0;
+  *lo = (int32_t)a, *hi = (int32_t)b;
   return 1;
 }
 
