@@ -409,8 +409,8 @@ static cs_column *agg_numeric(const grouping *g, cs_agg_kind kind, const cs_colu
 
 /* count_distinct / collect_distinct of column c per group: value codes, a counting sort of the elements by group,
    then one stamp array over the values. */
-/* Largest groups x values bitmap (bits) the distinct aggregates use instead of sorting elements by group. */
-#define DISTINCT_BITMAP_LIMIT ((int64_t)1 << 28)
+/* A groups x values bitmap up to this size always beats sorting the elements by group. */
+#define DISTINCT_BITMAP_BYTES ((int64_t)256 << 20)
 
 /* count/collect distinct with one bitmap row per group: a single pass over the elements, no per-element arrays.
    Rows come out in value order, so collected lists need no sorting. */
@@ -456,7 +456,9 @@ static cs_column *agg_distinct(const grouping *g, const cs_column *c, int collec
   cs_column *out = NULL;
   keycodes kc;
   if (keycodes_init(&kc, c, c->type == CS_LIST) != 0) return NULL;
-  if (kc.mode != 2 && g->ngroups * ((kc.ncodes + 63) / 64 * 64) <= DISTINCT_BITMAP_LIMIT) {
+  /* a bitmap row per group when it is smaller than the sort path's three arrays of m elements (or 256 MB) */
+  int64_t bitmap_bytes = g->ngroups * ((kc.ncodes + 63) / 64) * 8;
+  if (kc.mode != 2 && (bitmap_bytes <= DISTINCT_BITMAP_BYTES || bitmap_bytes <= 12 * m)) {
     out = distinct_bitmap(g, c, &kc, collect);
     keycodes_free(&kc);
     return out;
