@@ -84,7 +84,9 @@ local function peer_status()
     end
     peers.duckdb.dir = dir
   end
-  if not sh("python3 -c 'import sklearn, numpy' && echo ok") then
+  -- Debian's python3-sklearn is installed for /usr/bin/python3 (a pyenv or venv python3 may not see it)
+  peers.sklearn.python = sys.stat("/usr/bin/python3") and "/usr/bin/python3" or "python3"
+  if not sh(peers.sklearn.python .. " -c 'import sklearn, numpy' && echo ok") then
     peers.sklearn.skipped = "python3-sklearn not installed (apt-get install python3-sklearn)"
   end
   local borgelt = os.getenv("BORGELT_FPGROWTH")
@@ -102,7 +104,7 @@ local function run_peers(data, work, size_result)
     end
   end
   if not peers.sklearn.skipped and sys.stat(work .. "/features.csv") then
-    local text = sh(string.format("python3 '%s/sklearn_kmeans.py' '%s/features.csv' %d", here, work, reps))
+    local text = sh(string.format("%s '%s/sklearn_kmeans.py' '%s/features.csv' %d", peers.sklearn.python, here, work, reps))
     local ok, rec = pcall(json.decode, text or "")
     if ok then p["sklearn:kmeans"] = rec.seconds; size_result.sklearn_inertia = rec.inertia end
   end
