@@ -97,7 +97,9 @@ end
 local function run_peers(data, work, size_result)
   local p = {}
   if not peers.duckdb.skipped then
-    local text = sh(string.format("cd '%s' && node '%s/duckdb.mjs' '%s' %d", peers.duckdb.dir, sys.realpath(here), data, reps))
+    -- node resolves the package next to the script: run a copy placed beside node_modules
+    os.execute(string.format("cp '%s/duckdb.mjs' '%s/duckdb.mjs'", here, peers.duckdb.dir))
+    local text = sh(string.format("cd '%s' && node duckdb.mjs '%s' %d", peers.duckdb.dir, data, reps))
     for line in (text or ""):gmatch("[^\n]+") do
       local ok, rec = pcall(json.decode, line)
       if ok then p["duckdb:" .. rec.stage] = rec.seconds end
