@@ -1,4 +1,5 @@
 /* buf.c: growable byte buffer (see buf.h). */
+#include "hugepages.h"
 #include "buf.h"
 
 #include <stdarg.h>
@@ -21,7 +22,7 @@ int buf_reserve(mc_buf *b, size_t n) {
   if (b->len + n <= b->cap) return 0;
   size_t cap = b->cap ? b->cap : 256;
   while (cap < b->len + n) cap *= 2;
-  char *p = realloc(b->data, cap);
+  char *p = mc_realloc_huge(b->data, cap);
   if (!p) {
     b->failed = 1;
     return -1;

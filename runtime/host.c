@@ -14,6 +14,7 @@
 
 #include "mercado_config.h"
 
+#include "hugepages.h"
 #include "interrupt.h"
 #include "lauxlib.h"
 #include "lfs.h"
@@ -174,9 +175,21 @@ static int open_host(lua_State *L) {
   return 0;
 }
 
+/* Lua's allocator: realloc and free as luaL_newstate's, with large blocks (big strings, scratch arrays of the
+   native modules) on huge pages. */
+static void *host_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
+  (void)ud, (void)osize;
+  if (nsize == 0) {
+    free(ptr);
+    return NULL;
+  }
+  return mc_realloc_huge(ptr, nsize);
+}
+
 lua_State *host_new(void) {
   lua_State *L = luaL_newstate();
   if (!L) return NULL;
+  lua_setallocf(L, host_alloc, NULL); /* blocks from either are malloc blocks: the switch is seamless */
   lua_pushcfunction(L, open_host);
   if (host_pcall(L, 0, 0) != LUA_OK) {
     lua_close(L);

@@ -1,10 +1,10 @@
 /* colstore.c: columns, tables, calendar arithmetic and native JSON rows for the column store (see colstore.h). */
+#include "hugepages.h"
 #include "colstore.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <stdint.h>
 
 #include "buf.h"
@@ -46,17 +46,6 @@ static size_t elem_size(cs_type t) {
   }
 }
 
-void cs_hint_huge(void *p, size_t bytes) {
-#ifdef MADV_HUGEPAGE
-  const uintptr_t huge = (uintptr_t)2 << 20;
-  if (!p || bytes < 2 * huge) return;
-  uintptr_t lo = ((uintptr_t)p + huge - 1) & ~(huge - 1), hi = ((uintptr_t)p + bytes) & ~(huge - 1);
-  if (hi > lo) madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
-#else
-  (void)p, (void)bytes;
-#endif
-}
-
 cs_column *cs_column_new(cs_type type, int64_t n) {
   cs_column *c = calloc(1, sizeof *c);
   if (!c) return NULL;
@@ -64,14 +53,12 @@ cs_column *cs_column_new(cs_type type, int64_t n) {
   c->refs = 1;
   c->n = n;
   if (type == CS_LIST) {
-    c->offsets = malloc(sizeof(int64_t) * (size_t)(n + 1));
+    c->offsets = mc_malloc_huge(sizeof(int64_t) * (size_t)(n + 1));
     if (!c->offsets) goto fail;
-    cs_hint_huge(c->offsets, sizeof(int64_t) * (size_t)(n + 1));
     c->offsets[0] = 0;
   } else {
-    c->v.i64 = malloc(elem_size(type) * (size_t)(n > 0 ? n : 1));
+    c->v.i64 = mc_malloc_huge(elem_size(type) * (size_t)(n > 0 ? n : 1));
     if (!c->v.i64) goto fail;
-    cs_hint_huge(c->v.i64, elem_size(type) * (size_t)n);
   }
   return c;
 fail:

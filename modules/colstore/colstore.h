@@ -64,10 +64,6 @@ const char *cs_type_name(cs_type t);
 /* Parses a type name; returns 0 and sets *t, or -1 if unknown. */
 int cs_type_parse(const char *name, cs_type *t);
 
-/* Advises the kernel to back a large allocation with huge pages (fewer page faults when it is first written).
-   A no-op for small blocks; safe on any malloc'd block. */
-void cs_hint_huge(void *p, size_t bytes);
-
 /* Allocates a column of n rows (values uninitialised; lists get offsets only, items via cs_column_set_items).
    Returns NULL when out of memory. refs starts at 1. */
 cs_column *cs_column_new(cs_type type, int64_t n);

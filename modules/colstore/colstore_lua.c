@@ -1153,7 +1153,7 @@ static int tbl_group_by(lua_State *L) {
   int out_idx = lua_gettop(L);
   cs_column **cols = lua_newuserdatauv(L, sizeof(cs_column *) * (size_t)(nkeys + naggs), 0);
   char err[256];
-  if (cs_group_by(keys, nkeys, aggs, naggs, cols, err, sizeof err) != 0) return luaL_error(L, "%s", err);
+  if (cs_group_by(keys, nkeys, aggs, naggs, mercado_threads(), cols, err, sizeof err) != 0) return luaL_error(L, "%s", err);
   int added = 0, failed = 0;
   for (int i = 0; i < nkeys + naggs; i++) {
     if (failed) {
@@ -1260,7 +1260,7 @@ static int col_value_counts(lua_State *L) {
   cs_agg agg = {CS_AGG_COUNT, NULL};
   cs_column **cols = lua_newuserdatauv(L, sizeof(cs_column *) * 2, 0);
   char err[256];
-  if (cs_group_by(keys, 1, &agg, 1, cols, err, sizeof err) != 0) return luaL_error(L, "value_counts: %s", err);
+  if (cs_group_by(keys, 1, &agg, 1, 1, cols, err, sizeof err) != 0) return luaL_error(L, "value_counts: %s", err);
   cs_table *grouped = cs_lua_newtable(L, 2);
   if (cs_table_add(grouped, "value", cols[0]) != 0) {
     cs_column_release(cols[1]);

@@ -4,6 +4,7 @@
 ** threads parse chunks into private growable arrays (rejected rows go to a per-chunk list with their text), then
 ** concatenate chunk results in file order into the final columns and number lines.
 */
+#include "hugepages.h"
 #include "csv.h"
 
 #include <errno.h>
@@ -44,9 +45,8 @@ static int vec_reserve(vec *v, size_t more) {
   if (v->fixed) return -1;
   size_t cap = v->cap ? v->cap : 4096;
   while (cap < v->len + more) cap *= 2;
-  char *p = realloc(v->p, cap);
+  char *p = mc_realloc_huge(v->p, cap);
   if (!p) return -1;
-  cs_hint_huge(p, cap);
   v->p = p;
   v->cap = cap;
   return 0;
@@ -830,9 +830,8 @@ static cs_column *merge_column(reader *rd, int c, int64_t nrows) {
   if (s->type == CS_LIST) {
     int64_t nitems = 0;
     for (int k = 0; k < rd->nchunks; k++) nitems += (int64_t)(rd->chunks[k].cols[c].items.len / sizeof(int32_t));
-    int32_t *items = malloc(sizeof(int32_t) * (size_t)(nitems > 0 ? nitems : 1));
+    int32_t *items = mc_malloc_huge(sizeof(int32_t) * (size_t)nitems);
     if (!items) goto fail;
-    cs_hint_huge(items, sizeof(int32_t) * (size_t)nitems);
     cs_column_set_items(col, items);
     int64_t row = 0, at = 0;
     for (int k = 0; k < rd->nchunks; k++) {
@@ -1018,13 +1017,12 @@ static int prepare_direct(reader *rd) {
     rd->final[c] = cs_column_new(s->type, rows);
     if (!rd->final[c]) goto done;
     if (s->type == CS_LIST) {
-      int32_t *it = malloc(sizeof(int32_t) * (size_t)(items[c] > 0 ? items[c] : 1));
-      rd->counts[c] = malloc(sizeof(int32_t) * (size_t)(rows > 0 ? rows : 1));
+      int32_t *it = mc_malloc_huge(sizeof(int32_t) * (size_t)(items[c] > 0 ? items[c] : 1));
+      rd->counts[c] = mc_malloc_huge(sizeof(int32_t) * (size_t)(rows > 0 ? rows : 1));
       if (!it || !rd->counts[c]) {
         free(it);
         goto done;
       }
-      /* no huge pages here: each chunk fills only part of its slice, and 2 MB pages would round that up */
       cs_column_set_items(rd->final[c], it);
     }
     for (int k = 0; k < rd->nchunks; k++) {

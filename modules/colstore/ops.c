@@ -4,6 +4,7 @@
 ** directly; wide ranges and floats are ranked by sorting their distinct values. Nothing here allocates memory
 ** that outlives a call except the returned columns.
 */
+#include "hugepages.h"
 #include "ops.h"
 
 #include "buf.h"
@@ -14,12 +15,18 @@ static int cmp_i32_fwd(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* Largest direct array (entries) a key range may use before codes fall back to ranking. */
 #define DENSE_LIMIT (1 << 24)
+
+/* Work split across threads: at most this many parts, and only above this many elements. */
+#define MAX_PARTS 16
+#define PARALLEL_MIN_ELEMENTS ((int64_t)1 << 16)
 
 /* ---- dense codes for one key ---- */
 
@@ -143,7 +150,8 @@ typedef struct grouping {
   int64_t m;             /* elements */
   int32_t *gid;          /* group of each element */
   int64_t ngroups;
-  int64_t *rep_row, *rep_elem; /* first element of each group */
+  int64_t *rep_row, *rep_elem; /* first element of each group (general path) */
+  int64_t *key;                /* each group's key value (dense path: one integer key) */
   int64_t *count;              /* elements per group */
 } grouping;
 
@@ -204,8 +212,101 @@ static int cmp_by_key(const void *a, const void *b, void *keys) {
   return (x > y) - (x < y);
 }
 
-/* Assigns group ids in ascending composite-key order. */
-static int grouping_build(grouping *g, keycodes *kc, int nkeys, char *err, size_t errlen) {
+/* Binds code (uint64_t) to each element's key code (value - min) for one integer key: each storage layout gets its
+   own loop, so the hot loop has no type test. */
+#define FOR_DENSE_CODES(k, m, e, code, ...)                                                       \
+  do {                                                                                           \
+    const cs_column *c_ = (k)->col;                                                              \
+    int64_t lo_ = (k)->min;                                                                      \
+    if ((k)->is_list) {                                                                          \
+      for (int64_t e = 0; e < (m); e++) {                                                        \
+        uint64_t code = (uint64_t)((int64_t)c_->items[e] - lo_);                                 \
+        __VA_ARGS__                                                                              \
+      }                                                                                          \
+    } else if (c_->type == CS_INT64) {                                                           \
+      for (int64_t e = 0; e < (m); e++) {                                                        \
+        uint64_t code = (uint64_t)(c_->v.i64[e] - lo_);                                          \
+        __VA_ARGS__                                                                              \
+      }                                                                                          \
+    } else {                                                                                     \
+      for (int64_t e = 0; e < (m); e++) {                                                        \
+        uint64_t code = (uint64_t)((int64_t)c_->v.i32[e] - lo_);                                 \
+        __VA_ARGS__                                                                              \
+      }                                                                                          \
+    }                                                                                            \
+  } while (0)
+
+/* Population count without relying on the POPCNT instruction (not in the x86-64 baseline Debian builds for). */
+static inline int64_t popcount64(uint64_t x) {
+  x -= (x >> 1) & 0x5555555555555555ull;
+  x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
+  x = (x + (x >> 4)) & 0x0F0F0F0F0F0F0F0Full;
+  return (int64_t)((x * 0x0101010101010101ull) >> 56);
+}
+
+/* Key ranges up to this many codes map codes to groups with a direct array (256 KB: stays in cache). */
+#define DENSE_SLOT_CODES ((int64_t)1 << 16)
+
+/* Grouping by one integer key over a small range, the common case (customers, products, dates, stores). The codes
+   that occur are marked in a bitmap, and a group's id is its code's rank among them: read from a direct array when
+   the range is small, else computed from per-word prefix counts plus a popcount, so the lookup tables stay small
+   (a quarter of a megabyte for a million ids) and in cache while the elements stream by. Group ids per element
+   are only written when an aggregate needs them (a count does not). */
+static int grouping_build_dense(grouping *g, const keycodes *k, int need_gid) {
+  int64_t words = (k->ncodes + 63) / 64, ng = 0;
+  int use_slots = k->ncodes <= DENSE_SLOT_CODES;
+  uint64_t *bits = calloc((size_t)words + 1, sizeof(uint64_t));
+  int64_t *rank = malloc(sizeof(int64_t) * ((size_t)words + 1));
+  int32_t *slot = use_slots ? malloc(sizeof(int32_t) * (size_t)k->ncodes) : NULL;
+  int rc = -1;
+  if (!bits || !rank || (use_slots && !slot)) goto done;
+  FOR_DENSE_CODES(k, g->m, e, code, { bits[code >> 6] |= (uint64_t)1 << (code & 63); });
+  for (int64_t w = 0; w < words; w++) {
+    rank[w] = ng;
+    for (uint64_t x = bits[w]; use_slots && x; x &= x - 1) slot[w * 64 + __builtin_ctzll(x)] = (int32_t)(ng++);
+    if (!use_slots) ng += popcount64(bits[w]);
+  }
+  g->ngroups = ng;
+  g->count = calloc((size_t)ng + 1, sizeof(int64_t));
+  g->key = malloc(sizeof(int64_t) * ((size_t)ng + 1));
+  if (need_gid) g->gid = mc_malloc_huge(sizeof(int32_t) * (size_t)g->m);
+  if (!g->count || !g->key || (need_gid && !g->gid)) goto done;
+  int64_t *count = g->count;
+  int32_t *gid = g->gid;
+#define GROUP_OF(code) \
+  (use_slots ? slot[code] : rank[(code) >> 6] + popcount64(bits[(code) >> 6] & (((uint64_t)1 << ((code) & 63)) - 1)))
+  if (gid && use_slots) {
+    FOR_DENSE_CODES(k, g->m, e, code, { count[gid[e] = slot[code]]++; });
+  } else if (gid) {
+    FOR_DENSE_CODES(k, g->m, e, code, {
+      int64_t id = GROUP_OF(code);
+      count[id]++;
+      gid[e] = (int32_t)id;
+    });
+  } else if (use_slots) {
+    FOR_DENSE_CODES(k, g->m, e, code, { count[slot[code]]++; });
+  } else {
+    FOR_DENSE_CODES(k, g->m, e, code, { count[GROUP_OF(code)]++; });
+  }
+#undef GROUP_OF
+  int64_t i = 0;
+  for (int64_t w = 0; w < words; w++)
+    for (uint64_t x = bits[w]; x; x &= x - 1) g->key[i++] = k->min + w * 64 + __builtin_ctzll(x);
+  rc = 0;
+done:
+  free(bits);
+  free(rank);
+  free(slot);
+  return rc;
+}
+
+/* Assigns group ids in ascending composite-key order (need_gid: an aggregate needs each element's group). */
+static int grouping_build(grouping *g, keycodes *kc, int nkeys, int need_gid, char *err, size_t errlen) {
+  if (nkeys == 1 && kc[0].mode == 0) {
+    if (grouping_build_dense(g, &kc[0], need_gid) == 0) return 0;
+    snprintf(err, errlen, "group_by: out of memory");
+    return -1;
+  }
   uint64_t span = 1;
   int wide = 0;
   for (int i = 0; i < nkeys; i++) {
@@ -216,9 +317,8 @@ static int grouping_build(grouping *g, keycodes *kc, int nkeys, char *err, size_
     span *= (uint64_t)(kc[i].ncodes > 0 ? kc[i].ncodes : 1);
   }
   if (span > (uint64_t)DENSE_LIMIT && span > (uint64_t)g->m) wide = 1;
-  g->gid = malloc(sizeof(int32_t) * (size_t)(g->m > 0 ? g->m : 1));
+  g->gid = mc_malloc_huge(sizeof(int32_t) * (size_t)g->m);
   if (!g->gid) goto oom;
-  cs_hint_huge(g->gid, sizeof(int32_t) * (size_t)g->m);
 #define COMPOSITE(r, e)                                                   \
   ({                                                                      \
     uint64_t c_ = 0;                                                      \
@@ -230,23 +330,11 @@ static int grouping_build(grouping *g, keycodes *kc, int nkeys, char *err, size_
     /* pass 1: each element's composite code (it fits int32 here) and which codes occur; pass 2: renumber */
     int32_t *slot = calloc((size_t)span, sizeof(int32_t));
     if (!slot) goto oom;
-    if (nkeys == 1 && kc[0].mode == 0) { /* the common case: one integer key over a small range */
-      const cs_column *c = kc[0].col;
-      int64_t lo = kc[0].min;
-      if (kc[0].is_list) {
-        for (int64_t e = 0; e < g->m; e++) slot[g->gid[e] = (int32_t)(c->items[e] - lo)] = 1;
-      } else if (c->type == CS_INT64) {
-        for (int64_t e = 0; e < g->m; e++) slot[g->gid[e] = (int32_t)(c->v.i64[e] - lo)] = 1;
-      } else {
-        for (int64_t e = 0; e < g->m; e++) slot[g->gid[e] = (int32_t)(c->v.i32[e] - lo)] = 1;
-      }
-    } else {
-      FOR_ELEMENTS(g, r, e, {
-        int32_t code = (int32_t)COMPOSITE(r, e);
-        g->gid[e] = code;
-        slot[code] = 1;
-      })
-    }
+    FOR_ELEMENTS(g, r, e, {
+      int32_t code = (int32_t)COMPOSITE(r, e);
+      g->gid[e] = code;
+      slot[code] = 1;
+    })
     int64_t ng = 0;
     for (uint64_t s = 0; s < span; s++)
       if (slot[s]) slot[s] = (int32_t)ng++;
@@ -302,6 +390,7 @@ static void grouping_free(grouping *g) {
   free(g->gid);
   free(g->rep_row);
   free(g->rep_elem);
+  free(g->key);
   free(g->count);
 }
 
@@ -311,7 +400,11 @@ static cs_column *key_output(const grouping *g, const cs_column *key) {
   cs_type t = is_list ? CS_INT32 : key->type;
   cs_column *out = cs_column_new(t, g->ngroups);
   if (!out) return NULL;
-  for (int64_t i = 0; i < g->ngroups; i++) {
+  for (int64_t i = 0; i < g->ngroups && g->key; i++) {
+    if (t == CS_INT64) out->v.i64[i] = g->key[i];
+    else out->v.i32[i] = (int32_t)g->key[i]; /* int32, date, list items (a float key is never dense) */
+  }
+  for (int64_t i = 0; i < g->ngroups && !g->key; i++) {
     int64_t r = g->rep_row[i], e = g->rep_elem[i];
     if (is_list) out->v.i32[i] = key->items[e];
     else if (t == CS_INT64) out->v.i64[i] = key->v.i64[r];
@@ -337,74 +430,91 @@ static cs_column *key_output(const grouping *g, const cs_column *key) {
 /* Iterates the elements an aggregate over column c sees, binding k (its group), r (its row) and e (its element):
    the grouping's elements (rows, or the items of a list key), or, for a list column aggregated under scalar keys,
    that list's items, each in its row's group. */
-#define FOR_AGG(g, c, k, r, e, ...)                                              \
-  if ((c) && (c)->type == CS_LIST && (c) != (g)->list) {                         \
-    for (int64_t r = 0; r < (g)->n; r++) {                                       \
-      int32_t k = (g)->gid[r];                                                   \
+#define FOR_AGG(g, c, k, r, e, ...)                                                   \
+  if ((c) && (c)->type == CS_LIST && (c) != (g)->list) {                              \
+    for (int64_t r = 0; r < (g)->n; r++) {                                            \
+      int32_t k = (g)->gid[r];                                                        \
       for (int64_t e = (c)->offsets[r]; e < (c)->offsets[r + 1]; e++) { __VA_ARGS__ } \
-    }                                                                            \
-  } else {                                                                       \
-    FOR_ELEMENTS(g, r, e, { int32_t k = (g)->gid[e]; __VA_ARGS__ })              \
+    }                                                                                 \
+  } else if (!(g)->list) {                                                            \
+    for (int64_t r = 0; r < (g)->n; r++) {                                            \
+      const int64_t e = r;                                                            \
+      int32_t k = (g)->gid[r];                                                        \
+      (void)e;                                                                        \
+      __VA_ARGS__                                                                     \
+    }                                                                                 \
+  } else {                                                                            \
+    FOR_ELEMENTS(g, r, e, { int32_t k = (g)->gid[e]; __VA_ARGS__ })                   \
   }
 
-/* The value of element (r, e) of column c: a list's item, or the row's value. */
-#define AGG_VALUE_I64(c, r, e) \
-  ((c)->type == CS_LIST ? (int64_t)(c)->items[e] : (c)->type == CS_INT64 ? (c)->v.i64[r] : (int64_t)(c)->v.i32[r])
+/* FOR_AGG binding v to each element's value as an int64_t, one loop per storage layout (no type test inside). */
+#define FOR_AGG_INT(g, c, k, v, ...)                                                        \
+  do {                                                                                      \
+    if ((c)->type == CS_LIST) {                                                             \
+      FOR_AGG(g, c, k, r, e, { int64_t v = (c)->items[e]; __VA_ARGS__ })                    \
+    } else if ((c)->type == CS_INT64) {                                                     \
+      FOR_AGG(g, c, k, r, e, { int64_t v = (c)->v.i64[r]; __VA_ARGS__ })                    \
+    } else {                                                                                \
+      FOR_AGG(g, c, k, r, e, { int64_t v = (c)->v.i32[r]; __VA_ARGS__ })                    \
+    }                                                                                       \
+  } while (0)
 
 static int64_t agg_elements(const grouping *g, const cs_column *c) {
   return c && c->type == CS_LIST && c != g->list ? cs_column_nitems(c) : g->m;
 }
 
-/* sum/min/max/mean of column c per group. */
+/* sum/min/max/mean of column c per group: one tight loop per kind and value type. */
 static cs_column *agg_numeric(const grouping *g, cs_agg_kind kind, const cs_column *c) {
   cs_type in = c->type == CS_LIST ? CS_INT32 : c->type;
-  int is_float = in == CS_FLOAT64;
+  int is_float = in == CS_FLOAT64, extreme = kind == CS_AGG_MIN || kind == CS_AGG_MAX;
+  int want_max = kind == CS_AGG_MAX;
   cs_type out_type = kind == CS_AGG_MEAN ? CS_FLOAT64
                    : kind == CS_AGG_SUM ? (is_float ? CS_FLOAT64 : CS_INT64)
                    : in;
+  size_t ng = (size_t)g->ngroups + 1;
   cs_column *out = cs_column_new(out_type, g->ngroups);
-  int64_t *isum = calloc((size_t)(g->ngroups + 1), sizeof(int64_t)), *cnt = calloc((size_t)(g->ngroups + 1), sizeof(int64_t));
-  double *fsum = calloc((size_t)(g->ngroups + 1), sizeof(double));
-  if (!out || !isum || !fsum || !cnt) {
-    free(isum), free(fsum), free(cnt);
-    cs_column_release(out);
-    return NULL;
-  }
-  int want_max = kind == CS_AGG_MAX;
-  if (is_float) {
+  int64_t *cnt = calloc(ng, sizeof(int64_t)), *isum = NULL, *iext = NULL;
+  double *fsum = NULL, *fext = NULL;
+  if (is_float) fsum = calloc(ng, sizeof(double)), fext = extreme ? malloc(ng * sizeof(double)) : NULL;
+  else isum = calloc(ng, sizeof(int64_t)), iext = extreme ? malloc(ng * sizeof(int64_t)) : NULL;
+  if (!out || !cnt || (is_float ? !fsum || (extreme && !fext) : !isum || (extreme && !iext))) goto fail;
+  if (is_float && extreme) {
     FOR_AGG(g, c, k, r, e, {
       double v = c->v.f64[r];
-      if (cnt[k]++ == 0) out->v.f64[k] = v;
-      fsum[k] += v;
-      if (want_max ? v > out->v.f64[k] : v < out->v.f64[k]) out->v.f64[k] = v;
+      if (cnt[k]++ == 0 || (want_max ? v > fext[k] : v < fext[k])) fext[k] = v;
     })
-  } else {
+  } else if (is_float) {
     FOR_AGG(g, c, k, r, e, {
-      int64_t v = AGG_VALUE_I64(c, r, e);
-      if (cnt[k]++ == 0) fsum[k] = (double)v; /* first value seeds min/max below */
-      isum[k] += v;
-      if (kind == CS_AGG_MIN || kind == CS_AGG_MAX) {
-        if (in == CS_INT64) {
-          if (cnt[k] == 1 || (want_max ? v > out->v.i64[k] : v < out->v.i64[k])) out->v.i64[k] = v;
-        } else if (cnt[k] == 1 || (want_max ? v > out->v.i32[k] : v < out->v.i32[k])) {
-          out->v.i32[k] = (int32_t)v;
-        }
-      }
+      fsum[k] += c->v.f64[r];
+      cnt[k]++;
     })
+  } else if (extreme) {
+    FOR_AGG_INT(g, c, k, v, {
+      if (cnt[k]++ == 0 || (want_max ? v > iext[k] : v < iext[k])) iext[k] = v;
+    });
+  } else if (kind == CS_AGG_MEAN) {
+    FOR_AGG_INT(g, c, k, v, {
+      isum[k] += v;
+      cnt[k]++;
+    });
+  } else {
+    FOR_AGG_INT(g, c, k, v, { isum[k] += v; });
   }
   for (int64_t k = 0; k < g->ngroups; k++) {
     if (kind == CS_AGG_MEAN) out->v.f64[k] = cnt[k] ? (is_float ? fsum[k] : (double)isum[k]) / (double)cnt[k] : 0.0;
-    else if (kind == CS_AGG_SUM) {
-      if (is_float) out->v.f64[k] = fsum[k];
-      else out->v.i64[k] = isum[k];
-    } else if (cnt[k] == 0) { /* a group whose list items were all empty: no min/max, report 0 */
-      if (in == CS_INT64) out->v.i64[k] = 0;
-      else if (is_float) out->v.f64[k] = 0;
-      else out->v.i32[k] = 0;
-    }
+    else if (kind == CS_AGG_SUM && is_float) out->v.f64[k] = fsum[k];
+    else if (kind == CS_AGG_SUM) out->v.i64[k] = isum[k];
+    /* a group whose list items were all empty has no min/max: report 0 */
+    else if (is_float) out->v.f64[k] = cnt[k] ? fext[k] : 0;
+    else if (in == CS_INT64) out->v.i64[k] = cnt[k] ? iext[k] : 0;
+    else out->v.i32[k] = cnt[k] ? (int32_t)iext[k] : 0;
   }
-  free(isum), free(fsum), free(cnt);
+  free(cnt), free(isum), free(iext), free(fsum), free(fext);
   return out;
+fail:
+  free(cnt), free(isum), free(iext), free(fsum), free(fext);
+  cs_column_release(out);
+  return NULL;
 }
 
 /* count_distinct / collect_distinct of column c per group: value codes, a counting sort of the elements by group,
@@ -416,22 +526,21 @@ static cs_column *agg_numeric(const grouping *g, cs_agg_kind kind, const cs_colu
    Rows come out in value order, so collected lists need no sorting. */
 static cs_column *distinct_bitmap(const grouping *g, const cs_column *c, const keycodes *kc, int collect) {
   int64_t nv = kc->ncodes, words = (nv + 63) / 64, total = 0;
-  uint64_t *bits = calloc((size_t)(g->ngroups * words + 1), sizeof(uint64_t));
+  uint64_t *bits = mc_calloc_huge((size_t)(g->ngroups * words + 1), sizeof(uint64_t));
   cs_column *out = cs_column_new(collect ? CS_LIST : CS_INT64, g->ngroups);
   if (!bits || !out) goto fail;
-  cs_hint_huge(bits, sizeof(uint64_t) * (size_t)(g->ngroups * words));
   FOR_AGG(g, c, k, r, e, {
     uint64_t v = (uint64_t)key_code(kc, r, e);
     bits[(uint64_t)k * (uint64_t)words + (v >> 6)] |= (uint64_t)1 << (v & 63);
   })
   for (int64_t k = 0; k < g->ngroups; k++) {
     int64_t d = 0;
-    for (int64_t w = 0; w < words; w++) d += __builtin_popcountll(bits[k * words + w]);
+    for (int64_t w = 0; w < words; w++) d += popcount64(bits[k * words + w]);
     if (collect) out->offsets[k + 1] = (total += d);
     else out->v.i64[k] = d;
   }
   if (collect) {
-    int32_t *items = malloc(sizeof(int32_t) * (size_t)(total > 0 ? total : 1));
+    int32_t *items = mc_malloc_huge(sizeof(int32_t) * (size_t)total);
     if (!items) goto fail;
     cs_column_set_items(out, items);
     int64_t at = 0;
@@ -450,7 +559,143 @@ fail:
   return NULL;
 }
 
-static cs_column *agg_distinct(const grouping *g, const cs_column *c, int collect) {
+/* count/collect distinct when the elements are rows (scalar keys, the common case: products per customer). The
+   rows are ordered by group (a counting sort), then each group's values are marked in one bitmap over the value
+   codes, which stays in cache, noted as first seen and cleared again. Collected lists come out sorted: by sorting
+   the few values of a group, or by scanning the bitmap words when it holds many. The groups are split into
+   contiguous parts, one per thread, each writing only its own groups: results do not depend on the threads. */
+typedef struct distinct_part {
+  const cs_column *c; /* the aggregated column: a scalar column, or a list whose items are the values */
+  const keycodes *kc;
+  const int64_t *start; /* group k's rows are order[start[k] .. start[k+1]) */
+  const int32_t *order;
+  int collect;
+  int64_t g0, g1;     /* this part's groups */
+  int64_t *ndistinct; /* per group, shared (each part writes its own) */
+  int32_t *items;     /* collect: this part's values, group after group */
+  int64_t nitems, cap;
+  int failed;
+} distinct_part;
+
+static int grow_i32(int32_t **a, int64_t *cap, int64_t need) {
+  if (need <= *cap) return 0;
+  int64_t n = *cap > 0 ? *cap : 256;
+  while (n < need) n *= 2;
+  int32_t *b = mc_realloc_huge(*a, sizeof(int32_t) * (size_t)n);
+  if (!b) return -1;
+  *a = b, *cap = n;
+  return 0;
+}
+
+static void *distinct_part_run(void *arg) {
+  distinct_part *p = arg;
+  const keycodes *kc = p->kc;
+  const cs_column *c = p->c;
+  int is_list = c->type == CS_LIST;
+  int64_t words = (kc->ncodes + 63) / 64, seen_cap = 0;
+  uint64_t *bits = calloc((size_t)words + 1, sizeof(uint64_t));
+  int32_t *seen = NULL;
+  if (!bits || grow_i32(&seen, &seen_cap, 256) != 0) goto fail;
+  for (int64_t k = p->g0; k < p->g1; k++) {
+    int64_t nseen = 0;
+    for (int64_t i = p->start[k]; i < p->start[k + 1]; i++) {
+      int64_t r = p->order[i], lo = is_list ? c->offsets[r] : r, hi = is_list ? c->offsets[r + 1] : r + 1;
+      if (nseen + (hi - lo) > seen_cap && grow_i32(&seen, &seen_cap, nseen + (hi - lo)) != 0) goto fail;
+      for (int64_t e = lo; e < hi; e++) {
+        uint64_t code = (uint64_t)key_code(kc, r, e), bit = (uint64_t)1 << (code & 63);
+        if (bits[code >> 6] & bit) continue;
+        bits[code >> 6] |= bit;
+        seen[nseen++] = (int32_t)code;
+      }
+    }
+    p->ndistinct[k] = nseen;
+    int few = nseen * 16 < words; /* sorting a handful beats scanning every word */
+    if (p->collect) {
+      if (grow_i32(&p->items, &p->cap, p->nitems + nseen) != 0) goto fail;
+      int32_t *dst = p->items + p->nitems;
+      if (few) {
+        sort_small_i32(seen, (size_t)nseen);
+        for (int64_t i = 0; i < nseen; i++) dst[i] = seen[i];
+      } else {
+        int64_t j = 0;
+        for (int64_t w = 0; w < words; w++)
+          for (uint64_t x = bits[w]; x; x &= x - 1) dst[j++] = (int32_t)(w * 64 + __builtin_ctzll(x));
+      }
+      for (int64_t i = 0; i < nseen; i++)
+        dst[i] = (int32_t)(kc->mode == 1 ? (int64_t)kc->uniq[dst[i]] : kc->min + dst[i]);
+      p->nitems += nseen;
+    }
+    if (few)
+      for (int64_t i = 0; i < nseen; i++) bits[(uint64_t)seen[i] >> 6] = 0;
+    else
+      memset(bits, 0, sizeof(uint64_t) * (size_t)words);
+  }
+  free(bits), free(seen);
+  return NULL;
+fail:
+  free(bits), free(seen);
+  p->failed = 1;
+  return NULL;
+}
+
+static cs_column *distinct_by_rows(const grouping *g, const cs_column *c, const keycodes *kc, int collect,
+                                   int nthreads) {
+  int64_t ng = g->ngroups, n = g->n;
+  int64_t *start = malloc(sizeof(int64_t) * (size_t)(ng + 1)), *cursor = malloc(sizeof(int64_t) * (size_t)(ng + 1));
+  int32_t *order = mc_malloc_huge(sizeof(int32_t) * (size_t)n);
+  cs_column *out = cs_column_new(collect ? CS_LIST : CS_INT64, ng);
+  int64_t *ndistinct = malloc(sizeof(int64_t) * (size_t)(ng + 1));
+  distinct_part parts[MAX_PARTS];
+  int nparts = nthreads < 1 ? 1 : nthreads > MAX_PARTS ? MAX_PARTS : nthreads, started = 0;
+  memset(parts, 0, sizeof parts);
+  if (!start || !cursor || !order || !out || !ndistinct) goto fail;
+  start[0] = 0;
+  for (int64_t k = 0; k < ng; k++) start[k + 1] = start[k] + g->count[k];
+  memcpy(cursor, start, sizeof(int64_t) * (size_t)(ng + 1));
+  for (int64_t r = 0; r < n; r++) order[cursor[g->gid[r]]++] = (int32_t)r;
+  if (agg_elements(g, c) < PARALLEL_MIN_ELEMENTS) nparts = 1;
+  /* contiguous parts of about equal rows */
+  int64_t k = 0;
+  for (int i = 0; i < nparts; i++) {
+    parts[i] = (distinct_part){.c = c, .kc = kc, .start = start, .order = order, .collect = collect,
+                               .ndistinct = ndistinct, .g0 = k};
+    while (k < ng && (i == nparts - 1 || start[k] < n * (i + 1) / nparts)) k++;
+    parts[i].g1 = k;
+  }
+  pthread_t tid[MAX_PARTS];
+  for (started = 1; started < nparts; started++)
+    if (pthread_create(&tid[started], NULL, distinct_part_run, &parts[started]) != 0) break;
+  for (int i = started; i < nparts; i++) distinct_part_run(&parts[i]); /* parts no thread could take */
+  distinct_part_run(&parts[0]);
+  for (int i = 1; i < started; i++) pthread_join(tid[i], NULL);
+  for (int i = 0; i < nparts; i++)
+    if (parts[i].failed) goto fail;
+  if (collect) {
+    int64_t total = 0;
+    for (int i = 0; i < nparts; i++) total += parts[i].nitems;
+    int32_t *items = mc_malloc_huge(sizeof(int32_t) * (size_t)total);
+    if (!items) goto fail;
+    cs_column_set_items(out, items);
+    for (int i = 0; i < nparts; i++) {
+      if (parts[i].nitems) memcpy(items, parts[i].items, sizeof(int32_t) * (size_t)parts[i].nitems);
+      items += parts[i].nitems;
+    }
+    out->offsets[0] = 0;
+    for (int64_t k = 0; k < ng; k++) out->offsets[k + 1] = out->offsets[k] + ndistinct[k];
+  } else {
+    memcpy(out->v.i64, ndistinct, sizeof(int64_t) * (size_t)ng);
+  }
+  for (int i = 0; i < nparts; i++) free(parts[i].items);
+  free(start), free(cursor), free(order), free(ndistinct);
+  return out;
+fail:
+  for (int i = 0; i < nparts; i++) free(parts[i].items);
+  free(start), free(cursor), free(order), free(ndistinct);
+  cs_column_release(out);
+  return NULL;
+}
+
+static cs_column *agg_distinct(const grouping *g, const cs_column *c, int collect, int nthreads) {
   int64_t m = agg_elements(g, c), nv = 0, *values = NULL, *start = NULL, at = 0;
   int32_t *code = NULL, *ekey = NULL, *sorted = NULL, *stamp = NULL;
   cs_column *out = NULL;
@@ -463,8 +708,13 @@ static cs_column *agg_distinct(const grouping *g, const cs_column *c, int collec
     keycodes_free(&kc);
     return out;
   }
-  code = malloc(sizeof(int32_t) * (size_t)(m > 0 ? m : 1));
-  ekey = malloc(sizeof(int32_t) * (size_t)(m > 0 ? m : 1));
+  if (!g->list && kc.mode != 2 && g->n <= INT32_MAX) {
+    out = distinct_by_rows(g, c, &kc, collect, nthreads);
+    keycodes_free(&kc);
+    return out;
+  }
+  code = mc_malloc_huge(sizeof(int32_t) * (size_t)m);
+  ekey = mc_malloc_huge(sizeof(int32_t) * (size_t)m);
   start = calloc((size_t)g->ngroups + 2, sizeof(int64_t));
   if (!code || !ekey || !start) goto done;
   {
@@ -483,7 +733,7 @@ static cs_column *agg_distinct(const grouping *g, const cs_column *c, int collec
   }
   /* counting sort of element codes by group: start[k+1] .. start[k+2] after the prefix sums */
   for (int64_t k = 0; k < g->ngroups; k++) start[k + 2] += start[k + 1];
-  sorted = malloc(sizeof(int32_t) * (size_t)(m > 0 ? m : 1));
+  sorted = mc_malloc_huge(sizeof(int32_t) * (size_t)m);
   stamp = malloc(sizeof(int32_t) * (size_t)(nv > 0 ? nv : 1));
   if (!sorted || !stamp) goto done;
   for (int64_t i = 0; i < m; i++) sorted[start[ekey[i] + 1]++] = code[i];
@@ -498,7 +748,7 @@ static cs_column *agg_distinct(const grouping *g, const cs_column *c, int collec
       for (int64_t i = start[k]; i < start[k + 1]; i++)
         if (stamp[sorted[i]] != (int32_t)k) stamp[sorted[i]] = (int32_t)k, total++;
     for (int64_t i = 0; i < nv; i++) stamp[i] = -1;
-    items = malloc(sizeof(int32_t) * (size_t)(total > 0 ? total : 1));
+    items = mc_malloc_huge(sizeof(int32_t) * (size_t)total);
     if (!items) {
       cs_column_release(out);
       out = NULL;
@@ -528,8 +778,8 @@ done:
   return out;
 }
 
-int cs_group_by(const cs_column *const *keys, int nkeys, const cs_agg *aggs, int naggs, cs_column **out,
-                char *err, size_t errlen) {
+int cs_group_by(const cs_column *const *keys, int nkeys, const cs_agg *aggs, int naggs, int nthreads,
+                cs_column **out, char *err, size_t errlen) {
   grouping g = {0};
   keycodes *kc = calloc((size_t)(nkeys > 0 ? nkeys : 1), sizeof(keycodes));
   int rc = -1, nout = 0;
@@ -562,7 +812,9 @@ int cs_group_by(const cs_column *const *keys, int nkeys, const cs_agg *aggs, int
       snprintf(err, errlen, "group_by: out of memory");
       goto done;
     }
-  if (grouping_build(&g, kc, nkeys, err, errlen) != 0) goto done;
+  int need_gid = 0;
+  for (int a = 0; a < naggs; a++) need_gid |= aggs[a].kind != CS_AGG_COUNT;
+  if (grouping_build(&g, kc, nkeys, need_gid, err, errlen) != 0) goto done;
   for (int i = 0; i < nkeys; i++, nout++)
     if (!(out[i] = key_output(&g, keys[i]))) goto oom;
   for (int a = 0; a < naggs; a++, nout++) {
@@ -572,8 +824,8 @@ int cs_group_by(const cs_column *const *keys, int nkeys, const cs_agg *aggs, int
         if ((col = cs_column_new(CS_INT64, g.ngroups)))
           memcpy(col->v.i64, g.count, sizeof(int64_t) * (size_t)g.ngroups);
         break;
-      case CS_AGG_COUNT_DISTINCT: col = agg_distinct(&g, aggs[a].col, 0); break;
-      case CS_AGG_COLLECT_DISTINCT: col = agg_distinct(&g, aggs[a].col, 1); break;
+      case CS_AGG_COUNT_DISTINCT: col = agg_distinct(&g, aggs[a].col, 0, nthreads); break;
+      case CS_AGG_COLLECT_DISTINCT: col = agg_distinct(&g, aggs[a].col, 1, nthreads); break;
       default: col = agg_numeric(&g, aggs[a].kind, aggs[a].col);
     }
     if (!col) goto oom;
@@ -824,7 +1076,7 @@ cs_column *cs_list_explode(const cs_column *list) {
 
 int64_t *cs_list_item_rows(const cs_column *list) {
   int64_t m = cs_column_nitems(list);
-  int64_t *rows = malloc(sizeof(int64_t) * (size_t)(m > 0 ? m : 1));
+  int64_t *rows = mc_malloc_huge(sizeof(int64_t) * (size_t)m);
   if (!rows) return NULL;
   for (int64_t r = 0; r < list->n; r++)
     for (int64_t e = list->offsets[r]; e < list->offsets[r + 1]; e++) rows[e] = r;
@@ -925,7 +1177,7 @@ cs_column *cs_list_remap(const cs_column *list, const cs_column *keys, const cs_
   int64_t cap = cs_column_nitems(list) * 2 + 1024, at = 0; /* most items map to one or two values */
   size_t rowcap = 1024;
   row = malloc(sizeof(int32_t) * rowcap);
-  int32_t *items = malloc(sizeof(int32_t) * (size_t)cap);
+  int32_t *items = mc_malloc_huge(sizeof(int32_t) * (size_t)cap);
   if (!row || !items) {
     free(items);
     goto oom;
@@ -951,7 +1203,7 @@ cs_column *cs_list_remap(const cs_column *list, const cs_column *keys, const cs_
     sort_small_i32(row, nrow);
     if (at + (int64_t)nrow > cap) {
       while (at + (int64_t)nrow > cap) cap *= 2;
-      int32_t *bigger = realloc(out->items, sizeof(int32_t) * (size_t)cap);
+      int32_t *bigger = mc_realloc_huge(out->items, sizeof(int32_t) * (size_t)cap);
       if (!bigger) goto oom;
       out->items = bigger;
     }

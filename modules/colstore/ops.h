@@ -31,9 +31,10 @@ typedef struct cs_agg {
    an aggregate under scalar keys aggregates its items per row group (count_distinct of products per customer).
    Writes nkeys + naggs new columns to out:
    keys keep their type; count and count_distinct are int64; sum is int64 (float64 for float input);
-   min/max keep the input type; mean is float64; collect_distinct is list<int32>. */
-int cs_group_by(const cs_column *const *keys, int nkeys, const cs_agg *aggs, int naggs, cs_column **out,
-                char *err, size_t errlen);
+   min/max keep the input type; mean is float64; collect_distinct is list<int32>. Distinct aggregates use up to
+   nthreads threads; the result does not depend on it. */
+int cs_group_by(const cs_column *const *keys, int nkeys, const cs_agg *aggs, int naggs, int nthreads,
+                cs_column **out, char *err, size_t errlen);
 
 /* Stable sort of row indices 0..n-1 by the columns (desc[i] non-zero: descending), then by row index. */
 int cs_sort_perm(const cs_column *const *cols, const int *desc, int ncols, int64_t n, int64_t *perm);

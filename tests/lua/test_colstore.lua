@@ -132,7 +132,11 @@ do
     T.eq(r.stores, count(w.stores), "distinct stores of " .. r.customer_id)
     T.eq(r.avg, w.units / w.baskets, "mean basket size of " .. r.customer_id)
     T.eq(r.first, w.first, "first date of " .. r.customer_id)
-    T.eq(#r.owned, count(w.prods), "owned list of " .. r.customer_id)
+    local owned = r.owned
+    T.eq(#owned, count(w.prods), "owned list of " .. r.customer_id)
+    for i, p in ipairs(owned) do
+      T.check(w.prods[p] and (i == 1 or owned[i - 1] < p), "owned list of %d: sorted distinct products", r.customer_id)
+    end
   end
   T.eq(#rows, count(want), "one group per customer")
   -- value counts over list items: count desc, then value asc
@@ -184,6 +188,70 @@ do
   ok, e = pcall(t.sort, t, "store_id sideways")
   T.check(not ok and tostring(e):find("asc' or 'desc"), "bad sort direction named: %s", tostring(e))
   T.contains(tostring(t), "Table[3000 rows x 4 columns]", "table preview")
+end
+
+-- Every grouping path against brute force: key ranges small (direct slots), large (bitmap ranks), wider than the
+-- dense limit (ranked values); distinct values over a small range (bitmap per group) and a huge one (rows ordered
+-- by group, split across threads when there are enough).
+do
+  math.randomseed(23)
+  local n = 20000
+  local cust, lists = {}, {}
+  for i = 1, n do
+    cust[i] = math.random(1, 500)
+    local l = {}
+    for _ = 1, math.random(1, 8) do l[#l + 1] = math.random(1, 40) end
+    lists[i] = l
+  end
+  local want = {}
+  for i = 1, n do
+    local w = want[cust[i]] or { baskets = 0, units = 0, prods = {} }
+    want[cust[i]] = w
+    w.baskets, w.units = w.baskets + 1, w.units + #lists[i]
+    for _, p in ipairs(lists[i]) do w.prods[p] = true end
+  end
+  local function check(label, key_scale, item_scale)
+    local ks, ls = {}, {}
+    for i = 1, n do
+      ks[i] = cust[i] * key_scale
+      local l = {}
+      for j, p in ipairs(lists[i]) do l[j] = p * item_scale end
+      ls[i] = l
+    end
+    local t = cs.table { { "k", cs.column("int32", ks) }, { "p", cs.column("list<int32>", ls) } }
+    local rows = t:group_by("k", { { "baskets", "count" }, { "units", "sum", t:column("p"):lengths() },
+      { "d", "count_distinct", "p" }, { "owned", "collect_distinct", "p" }, { "big", "max", t:column("p"):lengths() } }):rows()
+    local groups, prev = 0, nil
+    for _, r in ipairs(rows) do
+      groups = groups + 1
+      T.check(prev == nil or r.k > prev, "%s: keys ascending", label)
+      prev = r.k
+      local w = want[r.k // key_scale]
+      T.check(w and r.k % key_scale == 0, "%s: key %d exists", label, r.k)
+      T.eq(r.baskets, w.baskets, label .. ": baskets")
+      T.eq(r.units, w.units, label .. ": units")
+      local expect = {}
+      for p in pairs(w.prods) do expect[#expect + 1] = p * item_scale end
+      table.sort(expect)
+      T.eq(r.d, #expect, label .. ": count_distinct")
+      T.eq(table.concat(r.owned, ","), table.concat(expect, ","), label .. ": collect_distinct of " .. r.k)
+    end
+    local nkeys = 0
+    for _ in pairs(want) do nkeys = nkeys + 1 end
+    T.eq(groups, nkeys, label .. ": one group per key")
+    local vc = t:column("p"):value_counts():rows()
+    local freq = {}
+    for i = 1, n do for _, p in ipairs(ls[i]) do freq[p] = (freq[p] or 0) + 1 end end
+    local kinds = 0
+    for _, r in ipairs(vc) do kinds = kinds + 1; T.eq(r.count, freq[r.value], label .. ": value count") end
+    local fk = 0
+    for _ in pairs(freq) do fk = fk + 1 end
+    T.eq(kinds, fk, label .. ": value_counts groups")
+  end
+  check("small ranges", 1, 1)
+  check("key range above the slot limit", 3000, 1)
+  check("key range above the dense limit", 100000, 1)
+  check("item range of millions (distinct by rows)", 7, 400000)
 end
 
 T.done()

@@ -102,7 +102,7 @@ static void test_group_by(int32_t klo, int32_t khi) {
                     {CS_AGG_MEAN, y}, {CS_AGG_COUNT_DISTINCT, x}};
   cs_column *out[8];
   char err[256];
-  CHECK(cs_group_by(keys, 2, aggs, 6, out, err, sizeof err) == 0, "group_by: %s", err);
+  CHECK(cs_group_by(keys, 2, aggs, 6, 2, out, err, sizeof err) == 0, "group_by: %s", err);
   int64_t g = out[0]->n, prev_a = INT64_MIN, prev_b = INT64_MIN, total = 0;
   for (int64_t k = 0; k < g; k++) {
     int32_t ka = out[0]->v.i32[k], kb = out[1]->v.i32[k];
@@ -141,7 +141,7 @@ static void test_group_by_list(void) {
                     {CS_AGG_SUM, list}};
   cs_column *out[5];
   char err[256];
-  CHECK(cs_group_by(keys, 1, aggs, 4, out, err, sizeof err) == 0, "group_by list: %s", err);
+  CHECK(cs_group_by(keys, 1, aggs, 4, 2, out, err, sizeof err) == 0, "group_by list: %s", err);
   for (int64_t k = 0; k < out[0]->n; k++) {
     int32_t c = out[0]->v.i32[k];
     int64_t rows = 0, distinct = 0, sum = 0;
@@ -168,7 +168,7 @@ static void test_group_by_list(void) {
   /* group by the list: value counts of items */
   const cs_column *lk[1] = {list};
   cs_agg cnt = {CS_AGG_COUNT, NULL};
-  CHECK(cs_group_by(lk, 1, &cnt, 1, out, err, sizeof err) == 0, "group by list: %s", err);
+  CHECK(cs_group_by(lk, 1, &cnt, 1, 1, out, err, sizeof err) == 0, "group by list: %s", err);
   for (int64_t k = 0; k < out[0]->n; k++) {
     int64_t want = 0;
     for (int64_t e = 0; e < cs_column_nitems(list); e++) want += list->items[e] == out[0]->v.i32[k];
