@@ -782,7 +782,7 @@ static int col_remap(lua_State *L) {
     return luaL_error(L, "remap: keys and values must be int32 columns of equal length");
   char err[256];
   column_ud *slot = push_column_slot(L);
-  slot->c = cs_list_remap(list, keys, vals, err, sizeof err);
+  slot->c = cs_list_remap(list, keys, vals, mercado_threads(), err, sizeof err);
   if (!slot->c) return luaL_error(L, "%s", err);
   return 1;
 }

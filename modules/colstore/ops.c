@@ -577,6 +577,18 @@ typedef struct distinct_part {
   int failed;
 } distinct_part;
 
+/* Runs fn on each of n parts (part i at parts + i * size): the first here, the others on threads of their own, or
+   here too when no thread can be started. */
+static void run_parts(void *(*fn)(void *), void *parts, size_t size, int n) {
+  pthread_t tid[MAX_PARTS];
+  int started;
+  for (started = 1; started < n; started++)
+    if (pthread_create(&tid[started], NULL, fn, (char *)parts + (size_t)started * size) != 0) break;
+  for (int i = started; i < n; i++) fn((char *)parts + (size_t)i * size);
+  fn(parts);
+  for (int i = 1; i < started; i++) pthread_join(tid[i], NULL);
+}
+
 static int grow_i32(int32_t **a, int64_t *cap, int64_t need) {
   if (need <= *cap) return 0;
   int64_t n = *cap > 0 ? *cap : 256;
@@ -646,7 +658,7 @@ static cs_column *distinct_by_rows(const grouping *g, const cs_column *c, const 
   cs_column *out = cs_column_new(collect ? CS_LIST : CS_INT64, ng);
   int64_t *ndistinct = malloc(sizeof(int64_t) * (size_t)(ng + 1));
   distinct_part parts[MAX_PARTS];
-  int nparts = nthreads < 1 ? 1 : nthreads > MAX_PARTS ? MAX_PARTS : nthreads, started = 0;
+  int nparts = nthreads < 1 ? 1 : nthreads > MAX_PARTS ? MAX_PARTS : nthreads;
   memset(parts, 0, sizeof parts);
   if (!start || !cursor || !order || !out || !ndistinct) goto fail;
   start[0] = 0;
@@ -662,12 +674,7 @@ static cs_column *distinct_by_rows(const grouping *g, const cs_column *c, const 
     while (k < ng && (i == nparts - 1 || start[k] < n * (i + 1) / nparts)) k++;
     parts[i].g1 = k;
   }
-  pthread_t tid[MAX_PARTS];
-  for (started = 1; started < nparts; started++)
-    if (pthread_create(&tid[started], NULL, distinct_part_run, &parts[started]) != 0) break;
-  for (int i = started; i < nparts; i++) distinct_part_run(&parts[i]); /* parts no thread could take */
-  distinct_part_run(&parts[0]);
-  for (int i = 1; i < started; i++) pthread_join(tid[i], NULL);
+  run_parts(distinct_part_run, parts, sizeof parts[0], nparts);
   for (int i = 0; i < nparts; i++)
     if (parts[i].failed) goto fail;
   if (collect) {
@@ -1133,14 +1140,65 @@ cs_column *cs_list_distinct_lengths(const cs_column *list) {
   return out;
 }
 
-cs_column *cs_list_remap(const cs_column *list, const cs_column *keys, const cs_column *values, char *err,
-                         size_t errlen) {
-  /* CSR of key -> values over the key range; per row, values are deduplicated with a stamp array over the value
-     range (small: categories), and only the distinct ones are sorted */
+/* One part of a remap: rows r0 .. r1-1. Per row, values are deduplicated with a stamp array over the value range
+   (small: categories) and only the distinct ones are sorted; the part's values go to its own buffer and
+   offsets[r + 1] gets the part-relative end of row r. */
+typedef struct remap_part {
+  const cs_column *list;
+  const int64_t *start; /* key k's values are mapped[start[k] .. start[k+1]) */
+  const int32_t *mapped;
+  int64_t klo, range, vlo, vrange;
+  int64_t r0, r1;
+  int64_t *offsets;     /* the output's offsets (each part writes its own rows) */
+  int32_t *items;
+  int64_t nitems, cap;
+  int failed;
+} remap_part;
+
+static void *remap_part_run(void *arg) {
+  remap_part *p = arg;
+  const cs_column *list = p->list;
+  int64_t *stamp = malloc(sizeof(int64_t) * (size_t)(p->vrange > 0 ? p->vrange : 1)), rowcap = 0;
+  int32_t *row = NULL;
+  if (!stamp || grow_i32(&row, &rowcap, 1024) != 0) goto fail;
+  for (int64_t i = 0; i < p->vrange; i++) stamp[i] = -1;
+  for (int64_t r = p->r0; r < p->r1; r++) {
+    int64_t nrow = 0;
+    for (int64_t e = list->offsets[r]; e < list->offsets[r + 1]; e++) {
+      int64_t k = (int64_t)list->items[e] - p->klo;
+      if (k < 0 || k >= p->range) continue;
+      for (int64_t j = p->start[k]; j < p->start[k + 1]; j++) {
+        int32_t v = p->mapped[j];
+        if (stamp[v - p->vlo] == r) continue;
+        stamp[v - p->vlo] = r;
+        if (nrow == rowcap && grow_i32(&row, &rowcap, nrow + 1) != 0) goto fail;
+        row[nrow++] = v;
+      }
+    }
+    sort_small_i32(row, (size_t)nrow);
+    if (grow_i32(&p->items, &p->cap, p->nitems + nrow) != 0) goto fail;
+    memcpy(p->items + p->nitems, row, sizeof(int32_t) * (size_t)nrow);
+    p->nitems += nrow;
+    p->offsets[r + 1] = p->nitems;
+  }
+  free(stamp), free(row);
+  return NULL;
+fail:
+  free(stamp), free(row);
+  p->failed = 1;
+  return NULL;
+}
+
+cs_column *cs_list_remap(const cs_column *list, const cs_column *keys, const cs_column *values, int nthreads,
+                         char *err, size_t errlen) {
+  /* CSR of key -> values over the key range, then the rows in contiguous parts, one per thread */
   int64_t np = keys->n;
   cs_column *out = NULL;
-  int64_t *start = NULL, *cursor = NULL, *stamp = NULL;
-  int32_t *mapped = NULL, *row = NULL;
+  int64_t *start = NULL, *cursor = NULL;
+  int32_t *mapped = NULL;
+  remap_part parts[MAX_PARTS];
+  int nparts = nthreads < 1 ? 1 : nthreads > MAX_PARTS ? MAX_PARTS : nthreads;
+  memset(parts, 0, sizeof parts);
   /* only keys within the list's item range matter (a catalog of millions of products, baskets of hundreds) */
   int32_t ilo = 0, ihi = -1, klo = 0, khi = -1, vlo = 0, vhi = -1;
   if (!item_range(list, &ilo, &ihi)) ilo = 1, ihi = 0;
@@ -1163,9 +1221,7 @@ cs_column *cs_list_remap(const cs_column *list, const cs_column *keys, const cs_
   start = calloc((size_t)range + 2, sizeof(int64_t));
   cursor = malloc(sizeof(int64_t) * ((size_t)range + 2));
   mapped = malloc(sizeof(int32_t) * (size_t)(np > 0 ? np : 1));
-  stamp = malloc(sizeof(int64_t) * (size_t)(vrange > 0 ? vrange : 1));
-  if (!start || !cursor || !mapped || !stamp) goto oom;
-  for (int64_t i = 0; i < vrange; i++) stamp[i] = -1;
+  if (!start || !cursor || !mapped) goto oom;
   for (int64_t i = 0; i < np; i++)
     if (keys->v.i32[i] >= klo && keys->v.i32[i] <= khi) start[keys->v.i32[i] - klo + 1]++;
   for (int64_t k = 0; k < range; k++) start[k + 1] += start[k];
@@ -1174,48 +1230,34 @@ cs_column *cs_list_remap(const cs_column *list, const cs_column *keys, const cs_
     if (keys->v.i32[i] >= klo && keys->v.i32[i] <= khi) mapped[cursor[keys->v.i32[i] - klo]++] = values->v.i32[i];
   out = cs_column_new(CS_LIST, list->n);
   if (!out) goto oom;
-  int64_t cap = cs_column_nitems(list) * 2 + 1024, at = 0; /* most items map to one or two values */
-  size_t rowcap = 1024;
-  row = malloc(sizeof(int32_t) * rowcap);
-  int32_t *items = mc_malloc_huge(sizeof(int32_t) * (size_t)cap);
-  if (!row || !items) {
-    free(items);
-    goto oom;
+  if (cs_column_nitems(list) < PARALLEL_MIN_ELEMENTS) nparts = 1;
+  for (int i = 0; i < nparts; i++)
+    parts[i] = (remap_part){.list = list, .start = start, .mapped = mapped, .klo = klo, .range = range, .vlo = vlo,
+                            .vrange = vrange, .r0 = list->n * i / nparts, .r1 = list->n * (i + 1) / nparts,
+                            .offsets = out->offsets};
+  run_parts(remap_part_run, parts, sizeof parts[0], nparts);
+  int64_t total = 0;
+  for (int i = 0; i < nparts; i++) {
+    if (parts[i].failed) goto oom;
+    total += parts[i].nitems;
   }
+  int32_t *items = mc_malloc_huge(sizeof(int32_t) * (size_t)total);
+  if (!items) goto oom;
   cs_column_set_items(out, items);
-  for (int64_t r = 0; r < list->n; r++) {
-    size_t nrow = 0;
-    for (int64_t e = list->offsets[r]; e < list->offsets[r + 1]; e++) {
-      int64_t k = (int64_t)list->items[e] - klo;
-      if (k < 0 || k >= range) continue;
-      for (int64_t j = start[k]; j < start[k + 1]; j++) {
-        int32_t v = mapped[j];
-        if (stamp[v - vlo] == r) continue;
-        stamp[v - vlo] = r;
-        if (nrow == rowcap) {
-          int32_t *bigger = realloc(row, sizeof(int32_t) * rowcap * 2);
-          if (!bigger) goto oom;
-          row = bigger, rowcap *= 2;
-        }
-        row[nrow++] = v;
-      }
-    }
-    sort_small_i32(row, nrow);
-    if (at + (int64_t)nrow > cap) {
-      while (at + (int64_t)nrow > cap) cap *= 2;
-      int32_t *bigger = mc_realloc_huge(out->items, sizeof(int32_t) * (size_t)cap);
-      if (!bigger) goto oom;
-      out->items = bigger;
-    }
-    memcpy(out->items + at, row, sizeof(int32_t) * nrow);
-    at += (int64_t)nrow;
-    out->offsets[r + 1] = at;
+  out->offsets[0] = 0;
+  int64_t base = 0;
+  for (int i = 0; i < nparts; i++) {
+    if (parts[i].nitems) memcpy(items + base, parts[i].items, sizeof(int32_t) * (size_t)parts[i].nitems);
+    for (int64_t r = parts[i].r0; r < parts[i].r1; r++) out->offsets[r + 1] += base;
+    base += parts[i].nitems;
   }
-  free(start), free(cursor), free(mapped), free(row), free(stamp);
+  for (int i = 0; i < nparts; i++) free(parts[i].items);
+  free(start), free(cursor), free(mapped);
   return out;
 oom:
   snprintf(err, errlen, "remap: out of memory");
-  free(start), free(cursor), free(mapped), free(row), free(stamp);
+  for (int i = 0; i < nparts; i++) free(parts[i].items);
+  free(start), free(cursor), free(mapped);
   cs_column_release(out);
   return NULL;
 }

@@ -70,9 +70,10 @@ cs_column *cs_list_lengths(const cs_column *list);
 cs_column *cs_list_distinct_lengths(const cs_column *list);
 cs_column *cs_list_explode(const cs_column *list);
 /* Replaces each item by every value mapped to it in (keys[i] -> values[i]) (items with no mapping disappear,
-   duplicate pairs count once); the mapped values of a row come out sorted and distinct. */
-cs_column *cs_list_remap(const cs_column *list, const cs_column *keys, const cs_column *values, char *err,
-                         size_t errlen);
+   duplicate pairs count once); the mapped values of a row come out sorted and distinct. Rows are split across up
+   to nthreads threads; the result does not depend on it. */
+cs_column *cs_list_remap(const cs_column *list, const cs_column *keys, const cs_column *values, int nthreads,
+                         char *err, size_t errlen);
 /* Row index of each list item (int64 offsets expanded), used to repeat other columns when exploding. */
 int64_t *cs_list_item_rows(const cs_column *list);
 

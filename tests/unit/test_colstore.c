@@ -217,7 +217,7 @@ static void test_lists(void) {
   cs_column *list = random_list_column(1000, 8, 1, 30);
   cs_column *keys = random_int_column(60, 1, 35), *vals = random_int_column(60, 100, 110);
   char err[256];
-  cs_column *m = cs_list_remap(list, keys, vals, err, sizeof err), *dl = cs_list_distinct_lengths(list);
+  cs_column *m = cs_list_remap(list, keys, vals, 2, err, sizeof err), *dl = cs_list_distinct_lengths(list);
   CHECK(m != NULL, "remap: %s", err);
   for (int64_t r = 0; r < list->n; r++) {
     int want[111] = {0}, nwant = 0, seen[31] = {0}, nd = 0;
