@@ -87,7 +87,7 @@ local function customer_variables(ds)
   local c = dataset.customers(ds)
   local cs = require "mercado.colstore"
   return cs.table { { "customer_id", c:column("customer_id") }, { "frequency", c:column("baskets") },
-    { "total_products", c:column("units") }, { "diversity", c:column("owned"):lengths() },
+    { "total_products", c:column("units") }, { "diversity", dataset.owned_products(ds):lengths() },
     { "avg_quantity", c:column("mean_basket") }, { "unique_stores", c:column("stores") } }
 end
 

@@ -52,8 +52,7 @@ local Statistic = json.shape { "cluster", "n_customers", "avg_frequency", "avg_u
 -- One row per customer: frequency (baskets), unique_products, total_volume (units), unique_categories (distinct
 -- categories of the products bought, under the catalog policy).
 local function build_features(ds)
-  local per = dataset.customers(ds)
-  local owned = per:column("owned")
+  local per, owned = dataset.customers(ds), dataset.owned_products(ds)
   local pairs_ = catalog.pairs(ds)
   local categories = owned:remap(pairs_:column("product_id"), pairs_:column("category_id"))
   return cs.table { { "customer_id", per:column("customer_id") }, { "frequency", per:column("baskets") },

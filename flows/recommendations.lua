@@ -77,7 +77,7 @@ end
 
 -- Recommendations for every customer (CSV), and the JSON for the most active customers with recommendations.
 local function write_customer_recommendations(ctx, p, ds, rules)
-  local customers = dataset.customers(ds):select { "customer_id", "baskets", "owned" }
+  local customers = dataset.customers(ds):select { "customer_id", "baskets" }:with("owned", dataset.owned_products(ds))
   local recs = fpg.recommend_customers(rules, customers:column("owned"),
     { top = p.recs_per_customer, ids = customers:column("customer_id"), max_rules = p.customer_rules })
   ctx:write_text(DIR .. "customer_recommendations.csv",

@@ -134,17 +134,25 @@ function dataset.load(ctx, p)
   return ds
 end
 
--- Per-customer aggregates every pipeline needs, computed once per data set (one native pass over the baskets):
--- customer_id, baskets, units, owned (sorted distinct products), stores (distinct stores), mean_basket.
+-- Per-customer aggregates the pipelines share, computed once per data set (one native pass over the baskets):
+-- customer_id (ascending), baskets, units, stores (distinct stores), mean_basket.
 function dataset.customers(ds)
   if not ds.customer_table then
     local tx = ds.tx
     local sizes = tx:column("products"):lengths()
     ds.customer_table = tx:group_by("customer_id", { { "baskets", "count" }, { "units", "sum", sizes },
-      { "owned", "collect_distinct", "products" }, { "stores", "count_distinct", "store_id" },
-      { "mean_basket", "mean", sizes } })
+      { "stores", "count_distinct", "store_id" }, { "mean_basket", "mean", sizes } })
   end
   return ds.customer_table
+end
+
+-- Each customer's sorted distinct products: a list column aligned with the rows of dataset.customers(ds),
+-- computed once per data set and only by the pipelines that need it.
+function dataset.owned_products(ds)
+  if not ds.owned_products then
+    ds.owned_products = ds.tx:group_by("customer_id", { { "owned", "collect_distinct", "products" } }):column("owned")
+  end
+  return ds.owned_products
 end
 
 -- Units sold per product (product_id, units), ascending product id, computed once per data set.

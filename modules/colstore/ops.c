@@ -151,7 +151,9 @@ typedef struct grouping {
   int32_t *gid;          /* group of each element */
   int64_t ngroups;
   int64_t *rep_row, *rep_elem; /* first element of each group (general path) */
-  int64_t *key;                /* each group's key value (dense path: one integer key) */
+  int64_t *key;                /* dense path: each group's composite key code */
+  const keycodes *kc;          /* dense path: the keys' codes, and the weight of each in the composite code */
+  uint64_t *stride;
   int64_t *count;              /* elements per group */
 } grouping;
 
@@ -247,20 +249,53 @@ static inline int64_t popcount64(uint64_t x) {
 /* Key ranges up to this many codes map codes to groups with a direct array (256 KB: stays in cache). */
 #define DENSE_SLOT_CODES ((int64_t)1 << 16)
 
-/* Grouping by one integer key over a small range, the common case (customers, products, dates, stores). The codes
-   that occur are marked in a bitmap, and a group's id is its code's rank among them: read from a direct array when
+/* Binds code to each element's composite key code when every key is an integer range (mode 0): a single key
+   streams through FOR_DENSE_CODES; several combine each row's scalar keys once, then add the list key's items. */
+#define FOR_KEY_CODES(g, kc, nkeys, stride, e, code, ...)                                                \
+  do {                                                                                                  \
+    if ((nkeys) == 1) {                                                                                 \
+      FOR_DENSE_CODES(&(kc)[0], (g)->m, e, code, __VA_ARGS__);                                          \
+      break;                                                                                            \
+    }                                                                                                   \
+    int li_ = -1;                                                                                       \
+    for (int i_ = 0; i_ < (nkeys); i_++)                                                                \
+      if ((kc)[i_].is_list) li_ = i_;                                                                   \
+    for (int64_t r_ = 0; r_ < (g)->n; r_++) {                                                           \
+      uint64_t base_ = 0;                                                                               \
+      for (int i_ = 0; i_ < (nkeys); i_++)                                                              \
+        if (i_ != li_) base_ += (uint64_t)key_code(&(kc)[i_], r_, r_) * (stride)[i_];                   \
+      if (li_ < 0) {                                                                                    \
+        int64_t e = r_;                                                                                 \
+        uint64_t code = base_;                                                                          \
+        (void)e;                                                                                        \
+        __VA_ARGS__                                                                                     \
+        continue;                                                                                       \
+      }                                                                                                 \
+      const cs_column *l_ = (kc)[li_].col;                                                              \
+      for (int64_t e = l_->offsets[r_]; e < l_->offsets[r_ + 1]; e++) {                                 \
+        uint64_t code = base_ + (uint64_t)((int64_t)l_->items[e] - (kc)[li_].min) * (stride)[li_];      \
+        __VA_ARGS__                                                                                     \
+      }                                                                                                 \
+    }                                                                                                   \
+  } while (0)
+
+/* Grouping by integer keys whose combined range is small, the common case (customers, products, dates, stores,
+   store x product). The codes that occur are marked in a bitmap, and a group's id is its code's rank among them: read from a direct array when
    the range is small, else computed from per-word prefix counts plus a popcount, so the lookup tables stay small
    (a quarter of a megabyte for a million ids) and in cache while the elements stream by. Group ids per element
    are only written when an aggregate needs them (a count does not). */
-static int grouping_build_dense(grouping *g, const keycodes *k, int need_gid) {
-  int64_t words = (k->ncodes + 63) / 64, ng = 0;
-  int use_slots = k->ncodes <= DENSE_SLOT_CODES;
-  uint64_t *bits = calloc((size_t)words + 1, sizeof(uint64_t));
+static int grouping_build_dense(grouping *g, const keycodes *kc, int nkeys, int64_t span, int need_gid) {
+  int64_t words = (span + 63) / 64, ng = 0;
+  int use_slots = span <= DENSE_SLOT_CODES;
+  uint64_t *bits = calloc((size_t)words + 1, sizeof(uint64_t)), *stride = malloc(sizeof(uint64_t) * (size_t)nkeys);
   int64_t *rank = malloc(sizeof(int64_t) * ((size_t)words + 1));
-  int32_t *slot = use_slots ? malloc(sizeof(int32_t) * (size_t)k->ncodes) : NULL;
+  int32_t *slot = use_slots ? malloc(sizeof(int32_t) * (size_t)span) : NULL;
   int rc = -1;
-  if (!bits || !rank || (use_slots && !slot)) goto done;
-  FOR_DENSE_CODES(k, g->m, e, code, { bits[code >> 6] |= (uint64_t)1 << (code & 63); });
+  g->kc = kc;
+  g->stride = stride;
+  if (!bits || !stride || !rank || (use_slots && !slot)) goto done;
+  for (int i = nkeys - 1; i >= 0; i--) stride[i] = i == nkeys - 1 ? 1 : stride[i + 1] * (uint64_t)kc[i + 1].ncodes;
+  FOR_KEY_CODES(g, kc, nkeys, stride, e, code, { bits[code >> 6] |= (uint64_t)1 << (code & 63); });
   for (int64_t w = 0; w < words; w++) {
     rank[w] = ng;
     for (uint64_t x = bits[w]; use_slots && x; x &= x - 1) slot[w * 64 + __builtin_ctzll(x)] = (int32_t)(ng++);
@@ -276,22 +311,22 @@ static int grouping_build_dense(grouping *g, const keycodes *k, int need_gid) {
 #define GROUP_OF(code) \
   (use_slots ? slot[code] : rank[(code) >> 6] + popcount64(bits[(code) >> 6] & (((uint64_t)1 << ((code) & 63)) - 1)))
   if (gid && use_slots) {
-    FOR_DENSE_CODES(k, g->m, e, code, { count[gid[e] = slot[code]]++; });
+    FOR_KEY_CODES(g, kc, nkeys, stride, e, code, { count[gid[e] = slot[code]]++; });
   } else if (gid) {
-    FOR_DENSE_CODES(k, g->m, e, code, {
+    FOR_KEY_CODES(g, kc, nkeys, stride, e, code, {
       int64_t id = GROUP_OF(code);
       count[id]++;
       gid[e] = (int32_t)id;
     });
   } else if (use_slots) {
-    FOR_DENSE_CODES(k, g->m, e, code, { count[slot[code]]++; });
+    FOR_KEY_CODES(g, kc, nkeys, stride, e, code, { count[slot[code]]++; });
   } else {
-    FOR_DENSE_CODES(k, g->m, e, code, { count[GROUP_OF(code)]++; });
+    FOR_KEY_CODES(g, kc, nkeys, stride, e, code, { count[GROUP_OF(code)]++; });
   }
 #undef GROUP_OF
   int64_t i = 0;
   for (int64_t w = 0; w < words; w++)
-    for (uint64_t x = bits[w]; x; x &= x - 1) g->key[i++] = k->min + w * 64 + __builtin_ctzll(x);
+    for (uint64_t x = bits[w]; x; x &= x - 1) g->key[i++] = w * 64 + __builtin_ctzll(x);
   rc = 0;
 done:
   free(bits);
@@ -302,19 +337,20 @@ done:
 
 /* Assigns group ids in ascending composite-key order (need_gid: an aggregate needs each element's group). */
 static int grouping_build(grouping *g, keycodes *kc, int nkeys, int need_gid, char *err, size_t errlen) {
-  if (nkeys == 1 && kc[0].mode == 0) {
-    if (grouping_build_dense(g, &kc[0], need_gid) == 0) return 0;
-    snprintf(err, errlen, "group_by: out of memory");
-    return -1;
-  }
   uint64_t span = 1;
-  int wide = 0;
+  int wide = 0, all_ranges = 1;
   for (int i = 0; i < nkeys; i++) {
     if (kc[i].ncodes > 0 && span > UINT64_MAX / 4 / (uint64_t)kc[i].ncodes) {
       snprintf(err, errlen, "group_by: too many key combinations");
       return -1;
     }
     span *= (uint64_t)(kc[i].ncodes > 0 ? kc[i].ncodes : 1);
+    all_ranges &= kc[i].mode == 0;
+  }
+  if (all_ranges && span <= (uint64_t)DENSE_LIMIT) {
+    if (grouping_build_dense(g, kc, nkeys, (int64_t)span, need_gid) == 0) return 0;
+    snprintf(err, errlen, "group_by: out of memory");
+    return -1;
   }
   if (span > (uint64_t)DENSE_LIMIT && span > (uint64_t)g->m) wide = 1;
   g->gid = mc_malloc_huge(sizeof(int32_t) * (size_t)g->m);
@@ -391,18 +427,21 @@ static void grouping_free(grouping *g) {
   free(g->rep_row);
   free(g->rep_elem);
   free(g->key);
+  free(g->stride);
   free(g->count);
 }
 
 /* The key column of the result: each group's key value, in the key's type. */
-static cs_column *key_output(const grouping *g, const cs_column *key) {
+static cs_column *key_output(const grouping *g, int index, const cs_column *key) {
   int is_list = key == g->list;
   cs_type t = is_list ? CS_INT32 : key->type;
   cs_column *out = cs_column_new(t, g->ngroups);
   if (!out) return NULL;
   for (int64_t i = 0; i < g->ngroups && g->key; i++) {
-    if (t == CS_INT64) out->v.i64[i] = g->key[i];
-    else out->v.i32[i] = (int32_t)g->key[i]; /* int32, date, list items (a float key is never dense) */
+    const keycodes *k = &g->kc[index];
+    int64_t v = k->min + (int64_t)(((uint64_t)g->key[i] / g->stride[index]) % (uint64_t)k->ncodes);
+    if (t == CS_INT64) out->v.i64[i] = v;
+    else out->v.i32[i] = (int32_t)v; /* int32, date, list items (a float key is never dense) */
   }
   for (int64_t i = 0; i < g->ngroups && !g->key; i++) {
     int64_t r = g->rep_row[i], e = g->rep_elem[i];
@@ -517,39 +556,102 @@ fail:
   return NULL;
 }
 
-/* count_distinct / collect_distinct of column c per group: value codes, a counting sort of the elements by group,
-   then one stamp array over the values. */
 /* A groups x values bitmap up to this size always beats sorting the elements by group. */
 #define DISTINCT_BITMAP_BYTES ((int64_t)256 << 20)
+/* A bitmap up to this size stays in cache, whatever the order of the rows. */
+#define CACHED_BITMAP_BYTES ((int64_t)1 << 20)
 
-/* count/collect distinct with one bitmap row per group: a single pass over the elements, no per-element arrays.
-   Rows come out in value order, so collected lists need no sorting. */
-static cs_column *distinct_bitmap(const grouping *g, const cs_column *c, const keycodes *kc, int collect) {
-  int64_t nv = kc->ncodes, words = (nv + 63) / 64, total = 0;
-  uint64_t *bits = mc_calloc_huge((size_t)(g->ngroups * words + 1), sizeof(uint64_t));
-  cs_column *out = cs_column_new(collect ? CS_LIST : CS_INT64, g->ngroups);
-  if (!bits || !out) goto fail;
-  FOR_AGG(g, c, k, r, e, {
-    uint64_t v = (uint64_t)key_code(kc, r, e);
-    bits[(uint64_t)k * (uint64_t)words + (v >> 6)] |= (uint64_t)1 << (v & 63);
-  })
-  for (int64_t k = 0; k < g->ngroups; k++) {
-    int64_t d = 0;
-    for (int64_t w = 0; w < words; w++) d += popcount64(bits[k * words + w]);
-    if (collect) out->offsets[k + 1] = (total += d);
-    else out->v.i64[k] = d;
+/* Runs fn on each of n parts (part i at parts + i * size): the first here, the others on threads of their own, or
+   here too when no thread can be started. */
+static void run_parts(void *(*fn)(void *), void *parts, size_t size, int n) {
+  pthread_t tid[MAX_PARTS];
+  int started;
+  for (started = 1; started < n; started++)
+    if (pthread_create(&tid[started], NULL, fn, (char *)parts + (size_t)started * size) != 0) break;
+  for (int i = started; i < n; i++) fn((char *)parts + (size_t)i * size);
+  fn(parts);
+  for (int i = 1; i < started; i++) pthread_join(tid[i], NULL);
+}
+
+/* One part of distinct_bitmap: the groups g0 .. g1-1. Every part reads all the elements but marks only its own
+   groups' rows of the bitmap, then counts them (phase 1) or lists their values (phase 2, at the offsets that the
+   counts gave), so parts never write the same memory. */
+typedef struct bitmap_part {
+  const grouping *g;
+  const cs_column *c;
+  const keycodes *kc;
+  uint64_t *bits;
+  int64_t words, g0, g1;
+  int phase, collect;
+  cs_column *out;
+} bitmap_part;
+
+static void *bitmap_part_run(void *arg) {
+  bitmap_part *p = arg;
+  const grouping *g = p->g;
+  const cs_column *c = p->c;
+  const keycodes *kc = p->kc;
+  uint64_t *bits = p->bits;
+  int64_t words = p->words, g0 = p->g0, g1 = p->g1;
+  if (p->phase == 1) {
+#define MARK(k, v) (bits[(uint64_t)(k) * (uint64_t)words + ((v) >> 6)] |= (uint64_t)1 << ((v) & 63))
+    if (c->type == CS_LIST && c != g->list && kc->mode == 0) { /* the common case: products per customer */
+      for (int64_t r = 0; r < g->n; r++) {
+        int64_t k = g->gid[r];
+        if (k < g0 || k >= g1) continue;
+        for (int64_t e = c->offsets[r]; e < c->offsets[r + 1]; e++) MARK(k, (uint64_t)(c->items[e] - kc->min));
+      }
+    } else {
+      FOR_AGG(g, c, k, r, e, {
+        if (k < g0 || k >= g1) continue;
+        uint64_t v = (uint64_t)key_code(kc, r, e);
+        MARK(k, v);
+      })
+    }
+#undef MARK
+    for (int64_t k = g0; k < g1; k++) {
+      int64_t d = 0;
+      for (int64_t w = 0; w < words; w++) d += popcount64(bits[k * words + w]);
+      if (p->collect) p->out->offsets[k + 1] = d;
+      else p->out->v.i64[k] = d;
+    }
+    return NULL;
   }
+  int32_t *items = p->out->items;
+  for (int64_t k = g0; k < g1; k++) {
+    int64_t at = p->out->offsets[k];
+    for (int64_t w = 0; w < words; w++)
+      for (uint64_t x = bits[k * words + w]; x; x &= x - 1) {
+        int64_t code = w * 64 + __builtin_ctzll(x);
+        items[at++] = (int32_t)(kc->mode == 1 ? (int64_t)kc->uniq[code] : kc->min + code);
+      }
+  }
+  return NULL;
+}
+
+/* count/collect distinct with one bitmap row per group: a pass over the elements, no per-element arrays. Rows come
+   out in value order, so collected lists need no sorting. Groups are split into parts, one per thread. */
+static cs_column *distinct_bitmap(const grouping *g, const cs_column *c, const keycodes *kc, int collect,
+                                  int nthreads) {
+  int64_t nv = kc->ncodes, words = (nv + 63) / 64, ng = g->ngroups;
+  uint64_t *bits = mc_calloc_huge((size_t)(ng * words + 1), sizeof(uint64_t));
+  cs_column *out = cs_column_new(collect ? CS_LIST : CS_INT64, ng);
+  bitmap_part parts[MAX_PARTS];
+  int nparts = nthreads < 1 ? 1 : nthreads > MAX_PARTS ? MAX_PARTS : nthreads;
+  if (!bits || !out) goto fail;
+  if (agg_elements(g, c) < PARALLEL_MIN_ELEMENTS || ng < nparts) nparts = 1;
+  for (int i = 0; i < nparts; i++)
+    parts[i] = (bitmap_part){.g = g, .c = c, .kc = kc, .bits = bits, .words = words, .g0 = ng * i / nparts,
+                             .g1 = ng * (i + 1) / nparts, .phase = 1, .collect = collect, .out = out};
+  run_parts(bitmap_part_run, parts, sizeof parts[0], nparts);
   if (collect) {
-    int32_t *items = mc_malloc_huge(sizeof(int32_t) * (size_t)total);
+    out->offsets[0] = 0;
+    for (int64_t k = 0; k < ng; k++) out->offsets[k + 1] += out->offsets[k];
+    int32_t *items = mc_malloc_huge(sizeof(int32_t) * (size_t)out->offsets[ng]);
     if (!items) goto fail;
     cs_column_set_items(out, items);
-    int64_t at = 0;
-    for (int64_t k = 0; k < g->ngroups; k++)
-      for (int64_t w = 0; w < words; w++)
-        for (uint64_t x = bits[k * words + w]; x; x &= x - 1) {
-          int64_t code = w * 64 + __builtin_ctzll(x);
-          items[at++] = (int32_t)(kc->mode == 1 ? (int64_t)kc->uniq[code] : kc->min + code);
-        }
+    for (int i = 0; i < nparts; i++) parts[i].phase = 2;
+    run_parts(bitmap_part_run, parts, sizeof parts[0], nparts);
   }
   free(bits);
   return out;
@@ -576,18 +678,6 @@ typedef struct distinct_part {
   int64_t nitems, cap;
   int failed;
 } distinct_part;
-
-/* Runs fn on each of n parts (part i at parts + i * size): the first here, the others on threads of their own, or
-   here too when no thread can be started. */
-static void run_parts(void *(*fn)(void *), void *parts, size_t size, int n) {
-  pthread_t tid[MAX_PARTS];
-  int started;
-  for (started = 1; started < n; started++)
-    if (pthread_create(&tid[started], NULL, fn, (char *)parts + (size_t)started * size) != 0) break;
-  for (int i = started; i < n; i++) fn((char *)parts + (size_t)i * size);
-  fn(parts);
-  for (int i = 1; i < started; i++) pthread_join(tid[i], NULL);
-}
 
 static int grow_i32(int32_t **a, int64_t *cap, int64_t need) {
   if (need <= *cap) return 0;
@@ -702,20 +792,37 @@ fail:
   return NULL;
 }
 
+/* Number of runs of equal groups in row order (elements are rows). */
+static int64_t group_runs(const grouping *g) {
+  int64_t runs = g->n > 0;
+  for (int64_t r = 1; r < g->n; r++) runs += g->gid[r] != g->gid[r - 1];
+  return runs;
+}
+
+/* count_distinct / collect_distinct of column c per group. Rows in long runs of one group (baskets by date: the
+   files are in date order) are visited group by group with one small bitmap (distinct_by_rows); otherwise a bitmap
+   row per group when it is small enough (distinct_bitmap); otherwise rows group by group when elements are rows,
+   and as a last resort value codes, a counting sort of the elements by group and one stamp array over the values. */
 static cs_column *agg_distinct(const grouping *g, const cs_column *c, int collect, int nthreads) {
   int64_t m = agg_elements(g, c), nv = 0, *values = NULL, *start = NULL, at = 0;
   int32_t *code = NULL, *ekey = NULL, *sorted = NULL, *stamp = NULL;
   cs_column *out = NULL;
   keycodes kc;
   if (keycodes_init(&kc, c, c->type == CS_LIST) != 0) return NULL;
-  /* a bitmap row per group when it is smaller than the sort path's three arrays of m elements (or 256 MB) */
   int64_t bitmap_bytes = g->ngroups * ((kc.ncodes + 63) / 64) * 8;
-  if (kc.mode != 2 && (bitmap_bytes <= DISTINCT_BITMAP_BYTES || bitmap_bytes <= 12 * m)) {
-    out = distinct_bitmap(g, c, &kc, collect);
+  int by_rows = !g->list && kc.mode != 2 && g->n <= INT32_MAX;
+  if (by_rows && bitmap_bytes > CACHED_BITMAP_BYTES && group_runs(g) * 8 <= g->n) {
+    out = distinct_by_rows(g, c, &kc, collect, nthreads);
     keycodes_free(&kc);
     return out;
   }
-  if (!g->list && kc.mode != 2 && g->n <= INT32_MAX) {
+  /* a bitmap row per group when it is smaller than the sort path's three arrays of m elements (or 256 MB) */
+  if (kc.mode != 2 && (bitmap_bytes <= DISTINCT_BITMAP_BYTES || bitmap_bytes <= 12 * m)) {
+    out = distinct_bitmap(g, c, &kc, collect, nthreads);
+    keycodes_free(&kc);
+    return out;
+  }
+  if (by_rows) {
     out = distinct_by_rows(g, c, &kc, collect, nthreads);
     keycodes_free(&kc);
     return out;
@@ -823,7 +930,7 @@ int cs_group_by(const cs_column *const *keys, int nkeys, const cs_agg *aggs, int
   for (int a = 0; a < naggs; a++) need_gid |= aggs[a].kind != CS_AGG_COUNT;
   if (grouping_build(&g, kc, nkeys, need_gid, err, errlen) != 0) goto done;
   for (int i = 0; i < nkeys; i++, nout++)
-    if (!(out[i] = key_output(&g, keys[i]))) goto oom;
+    if (!(out[i] = key_output(&g, i, keys[i]))) goto oom;
   for (int a = 0; a < naggs; a++, nout++) {
     cs_column *col = NULL;
     switch (aggs[a].kind) {

@@ -25,7 +25,7 @@ do
     i = i + 1
   end
 end
-local here = arg[0]:match("^(.*)/[^/]*$") or "."
+local here = sys.realpath(arg[0]:match("^(.*)/[^/]*$") or ".") -- absolute: stages run in their work directory
 local bin = sys.exe_path()
 local reps = tonumber(opts.reps)
 assert(sys.mkdirs(opts.out))
