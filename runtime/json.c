@@ -78,9 +78,14 @@ int json_format_double_search(double x, char *out) {
 }
 
 void json_add_int(mc_buf *b, int64_t v) {
-  char tmp[24];
-  int n = snprintf(tmp, sizeof tmp, "%lld", (long long)v);
-  buf_add(b, tmp, (size_t)n);
+  char tmp[24], *end = tmp + sizeof tmp, *p = end;
+  uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v; /* INT64_MIN too */
+  do {
+    *--p = (char)('0' + u % 10);
+    u /= 10;
+  } while (u);
+  if (v < 0) *--p = '-';
+  buf_add(b, p, (size_t)(end - p));
 }
 
 /* Length of the valid UTF-8 sequence starting at s (1..4), or 0 if the bytes there are not valid UTF-8. */

@@ -333,7 +333,10 @@ void cs_table_write_json_rows(const cs_table *t, mc_buf *b, int indent, int dept
   }
   key_off[t->ncols] = keys.len;
   buf_addc(b, '[');
+  size_t start = b->len;
   for (int64_t r = 0; r < n; r++) {
+    if (r == 1024 && n > 2048) /* room for the rest at the first rows' size, rather than growing step by step */
+      buf_reserve(b, (b->len - start) / 1024 * (size_t)(n - r) + (b->len - start) / 8);
     if (r) buf_addc(b, ',');
     json_indent(b, indent, depth + 1);
     buf_addc(b, '{');

@@ -999,7 +999,8 @@ static int sort_table(lua_State *L, int64_t limit) {
   int n = parse_sort_spec(L, t, limit >= 0 ? 3 : 2, cols, desc, 16);
   int64_t rows = t->n < 0 ? 0 : t->n;
   int64_t *perm = lua_newuserdatauv(L, sizeof(int64_t) * (size_t)(rows + 1), 0);
-  if (cs_sort_perm(cols, desc, n, rows, perm) != 0) return luaL_error(L, "sort: not enough memory");
+  int rc = limit >= 0 ? cs_top_perm(cols, desc, n, rows, limit, perm) : cs_sort_perm(cols, desc, n, rows, perm);
+  if (rc != 0) return luaL_error(L, "sort: not enough memory");
   push_taken(L, t, perm, limit >= 0 && limit < rows ? limit : rows);
   return 1;
 }

@@ -1016,6 +1016,46 @@ int cs_sort_perm(const cs_column *const *cols, const int *desc, int ncols, int64
   return 0;
 }
 
+/* Restores the heap property below position i of a heap of k rows whose root is the row that sorts last. */
+static void sift_down_last(const sortctx *s, int64_t *h, int64_t k, int64_t i) {
+  for (;;) {
+    int64_t l = 2 * i + 1, r = l + 1, m = i;
+    if (l < k && compare_rows(s, h[l], h[m]) > 0) m = l;
+    if (r < k && compare_rows(s, h[r], h[m]) > 0) m = r;
+    if (m == i) return;
+    int64_t t = h[i];
+    h[i] = h[m], h[m] = t;
+    i = m;
+  }
+}
+
+int cs_top_perm(const cs_column *const *cols, const int *desc, int ncols, int64_t n, int64_t k, int64_t *perm) {
+  if (k >= n || k * 16 > n) return cs_sort_perm(cols, desc, ncols, n, perm);
+  sortctx s = {cols, desc, ncols};
+  int64_t size = 0;
+  /* a heap of the best k rows so far, the one that sorts last on top: a row enters only if it sorts before it */
+  for (int64_t r = 0; r < n; r++) {
+    if (size < k) {
+      int64_t i = size++;
+      perm[i] = r;
+      while (i > 0 && compare_rows(&s, perm[(i - 1) / 2], perm[i]) < 0) {
+        int64_t p = (i - 1) / 2, t = perm[p];
+        perm[p] = perm[i], perm[i] = t;
+        i = p;
+      }
+    } else if (k > 0 && compare_rows(&s, r, perm[0]) < 0) {
+      perm[0] = r;
+      sift_down_last(&s, perm, k, 0);
+    }
+  }
+  for (int64_t end = size - 1; end > 0; end--) { /* heap sort: the last-sorting row goes to the end */
+    int64_t t = perm[0];
+    perm[0] = perm[end], perm[end] = t;
+    sift_down_last(&s, perm, end, 0);
+  }
+  return 0;
+}
+
 /* ---- taking rows ---- */
 
 static int copy_dict(cs_column *dst, const cs_column *src) {

@@ -38,6 +38,9 @@ int cs_group_by(const cs_column *const *keys, int nkeys, const cs_agg *aggs, int
 
 /* Stable sort of row indices 0..n-1 by the columns (desc[i] non-zero: descending), then by row index. */
 int cs_sort_perm(const cs_column *const *cols, const int *desc, int ncols, int64_t n, int64_t *perm);
+/* The first k rows of that order, in order, in perm[0..k-1] (perm has room for n): a bounded heap when k is small
+   against n, the full sort otherwise. */
+int cs_top_perm(const cs_column *const *cols, const int *desc, int ncols, int64_t n, int64_t k, int64_t *perm);
 
 /* A new column holding rows idx[0..k-1] of c (NULL when out of memory). */
 cs_column *cs_column_take(const cs_column *c, const int64_t *idx, int64_t k);

@@ -254,4 +254,23 @@ do
   check("item range of millions (distinct by rows)", 7, 400000)
 end
 
+-- top(k) is the first k rows of the stable sort, ties and all (a bounded heap for small k)
+do
+  math.randomseed(29)
+  local a, b, f = {}, {}, {}
+  for i = 1, 5000 do a[i], b[i], f[i] = math.random(1, 20), math.random(1, 3), math.random(1, 7) / 4 end
+  local t = cs.table { { "a", cs.column("int32", a) }, { "b", cs.column("int64", b) }, { "f", cs.column("float64", f) },
+    { "i", cs.column("int32", (function() local r = {} for i = 1, 5000 do r[i] = i end return r end)()) } }
+  for _, spec in ipairs { { { "a", "desc" } }, { { "b", "asc" }, { "f", "desc" } }, { { "f", "asc" }, { "a", "asc" } } } do
+    local sorted = t:sort(spec):column("i"):totable()
+    for _, k in ipairs { 0, 1, 2, 7, 10, 100, 312, 313, 4999, 5000, 6000 } do
+      local top = t:top(k, spec):column("i"):totable()
+      T.eq(#top, math.min(k, 5000), "top " .. k .. " length")
+      local same = true
+      for j = 1, #top do same = same and top[j] == sorted[j] end
+      T.check(same, "top %d is the sort's first %d rows", k, k)
+    end
+  end
+end
+
 T.done()

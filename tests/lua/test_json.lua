@@ -56,4 +56,13 @@ for _ = 1, 2000 do
   local x = math.random(-10 ^ 9, 10 ^ 9) / 10000
   T.check(json.decode(json.encode(x)) == x, "round trip of %.17g", x)
 end
+-- integers print as Lua's %d does, the extremes included
+for _, v in ipairs { 0, 1, -1, 9, 10, -10, 99, 100, math.maxinteger, math.mininteger, 1 << 53, -(1 << 53) } do
+  T.eq(json.encode(v), string.format("%d", v), "integer " .. string.format("%d", v))
+end
+for _ = 1, 2000 do
+  local v = math.random(math.mininteger, math.maxinteger) >> math.random(0, 62)
+  if math.random(2) == 1 then v = -v end
+  T.eq(json.encode(v), string.format("%d", v), "integer")
+end
 T.done()
