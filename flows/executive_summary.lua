@@ -38,7 +38,7 @@ local function write_top_products(ctx, ds, n)
 end
 
 local function write_top_customers(ctx, ds, n)
-  local top = dataset.customers(ds):select { "customer_id", "baskets" }:top(n, { { "baskets", "desc" }, { "customer_id", "asc" } })
+  local top = dataset.customer_baskets(ds):top(n, { { "baskets", "desc" }, { "customer_id", "asc" } })
   return output.top(ctx, "customers", n, top:rename("baskets", "total_purchases"))
 end
 

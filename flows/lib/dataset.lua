@@ -146,6 +146,13 @@ function dataset.customers(ds)
   return ds.customer_table
 end
 
+-- Baskets per customer (customer_id, baskets): from the shared aggregates when a pipeline computed them, else a
+-- count alone (a fraction of their cost).
+function dataset.customer_baskets(ds)
+  if ds.customer_table then return ds.customer_table:select { "customer_id", "baskets" } end
+  return ds.tx:group_by("customer_id", { { "baskets", "count" } })
+end
+
 -- Each customer's sorted distinct products: a list column aligned with the rows of dataset.customers(ds),
 -- computed once per data set and only by the pipelines that need it.
 function dataset.owned_products(ds)

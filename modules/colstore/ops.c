@@ -28,6 +28,18 @@ static int cmp_i32_fwd(const void *a, const void *b) {
 #define MAX_PARTS 16
 #define PARALLEL_MIN_ELEMENTS ((int64_t)1 << 16)
 
+/* Runs fn on each of n parts (part i at parts + i * size): the first here, the others on threads of their own, or
+   here too when no thread can be started. */
+static void run_parts(void *(*fn)(void *), void *parts, size_t size, int n) {
+  pthread_t tid[MAX_PARTS];
+  int started;
+  for (started = 1; started < n; started++)
+    if (pthread_create(&tid[started], NULL, fn, (char *)parts + (size_t)started * size) != 0) break;
+  for (int i = started; i < n; i++) fn((char *)parts + (size_t)i * size);
+  fn(parts);
+  for (int i = 1; i < started; i++) pthread_join(tid[i], NULL);
+}
+
 /* ---- dense codes for one key ---- */
 
 typedef struct keycodes {
@@ -214,24 +226,24 @@ static int cmp_by_key(const void *a, const void *b, void *keys) {
   return (x > y) - (x < y);
 }
 
-/* Binds code (uint64_t) to each element's key code (value - min) for one integer key: each storage layout gets its
-   own loop, so the hot loop has no type test. */
-#define FOR_DENSE_CODES(k, m, e, code, ...)                                                       \
+/* Binds code (uint64_t) to the key code (value - min) of elements lo .. hi-1 for one integer key: each storage
+   layout gets its own loop, so the hot loop has no type test. */
+#define FOR_DENSE_CODES(k, lo, hi, e, code, ...)                                                       \
   do {                                                                                           \
     const cs_column *c_ = (k)->col;                                                              \
     int64_t lo_ = (k)->min;                                                                      \
     if ((k)->is_list) {                                                                          \
-      for (int64_t e = 0; e < (m); e++) {                                                        \
+      for (int64_t e = (lo); e < (hi); e++) {                                                        \
         uint64_t code = (uint64_t)((int64_t)c_->items[e] - lo_);                                 \
         __VA_ARGS__                                                                              \
       }                                                                                          \
     } else if (c_->type == CS_INT64) {                                                           \
-      for (int64_t e = 0; e < (m); e++) {                                                        \
+      for (int64_t e = (lo); e < (hi); e++) {                                                        \
         uint64_t code = (uint64_t)(c_->v.i64[e] - lo_);                                          \
         __VA_ARGS__                                                                              \
       }                                                                                          \
     } else {                                                                                     \
-      for (int64_t e = 0; e < (m); e++) {                                                        \
+      for (int64_t e = (lo); e < (hi); e++) {                                                        \
         uint64_t code = (uint64_t)((int64_t)c_->v.i32[e] - lo_);                                 \
         __VA_ARGS__                                                                              \
       }                                                                                          \
@@ -254,7 +266,7 @@ static inline int64_t popcount64(uint64_t x) {
 #define FOR_KEY_CODES(g, kc, nkeys, stride, e, code, ...)                                                \
   do {                                                                                                  \
     if ((nkeys) == 1) {                                                                                 \
-      FOR_DENSE_CODES(&(kc)[0], (g)->m, e, code, __VA_ARGS__);                                          \
+      FOR_DENSE_CODES(&(kc)[0], 0, (g)->m, e, code, __VA_ARGS__);                                          \
       break;                                                                                            \
     }                                                                                                   \
     int li_ = -1;                                                                                       \
@@ -279,12 +291,61 @@ static inline int64_t popcount64(uint64_t x) {
     }                                                                                                   \
   } while (0)
 
+/* One part of a counting pass: elements e0 .. e1-1 of a single key, counted into its own histogram. */
+typedef struct histogram_part {
+  const keycodes *k;
+  int64_t e0, e1;
+  int64_t *hist;
+} histogram_part;
+
+static void *histogram_part_run(void *arg) {
+  histogram_part *p = arg;
+  int64_t *hist = p->hist;
+  FOR_DENSE_CODES(p->k, p->e0, p->e1, e, code, { hist[code]++; });
+  return NULL;
+}
+
+/* Grouping that only counts, over a small key range: one pass counting each code (a single key's elements split
+   across threads, each with its own histogram), and the groups are the codes that occur, in order. */
+static int dense_histogram(grouping *g, const keycodes *kc, int nkeys, const uint64_t *stride, int64_t span,
+                           int nthreads) {
+  histogram_part parts[MAX_PARTS];
+  int nparts = nthreads < 1 ? 1 : nthreads > MAX_PARTS ? MAX_PARTS : nthreads;
+  if (nkeys > 1 || g->m < PARALLEL_MIN_ELEMENTS) nparts = 1;
+  int64_t *hist = calloc((size_t)(span * nparts), sizeof(int64_t)), ng = 0;
+  if (!hist) return -1;
+  if (nkeys == 1) {
+    for (int i = 0; i < nparts; i++)
+      parts[i] = (histogram_part){.k = &kc[0], .e0 = g->m * i / nparts, .e1 = g->m * (i + 1) / nparts,
+                                  .hist = hist + span * i};
+    run_parts(histogram_part_run, parts, sizeof parts[0], nparts);
+  } else {
+    FOR_KEY_CODES(g, kc, nkeys, stride, e, code, { hist[code]++; });
+  }
+  for (int64_t c = 0; c < span; c++) {
+    for (int i = 1; i < nparts; i++) hist[c] += hist[span * i + c];
+    ng += hist[c] > 0;
+  }
+  g->ngroups = ng;
+  g->count = malloc(sizeof(int64_t) * ((size_t)ng + 1));
+  g->key = malloc(sizeof(int64_t) * ((size_t)ng + 1));
+  if (!g->count || !g->key) {
+    free(hist);
+    return -1;
+  }
+  for (int64_t c = 0, i = 0; c < span; c++)
+    if (hist[c] > 0) g->count[i] = hist[c], g->key[i++] = c;
+  free(hist);
+  return 0;
+}
+
 /* Grouping by integer keys whose combined range is small, the common case (customers, products, dates, stores,
    store x product). The codes that occur are marked in a bitmap, and a group's id is its code's rank among them: read from a direct array when
    the range is small, else computed from per-word prefix counts plus a popcount, so the lookup tables stay small
    (a quarter of a megabyte for a million ids) and in cache while the elements stream by. Group ids per element
    are only written when an aggregate needs them (a count does not). */
-static int grouping_build_dense(grouping *g, const keycodes *kc, int nkeys, int64_t span, int need_gid) {
+static int grouping_build_dense(grouping *g, const keycodes *kc, int nkeys, int64_t span, int need_gid,
+                                int nthreads) {
   int64_t words = (span + 63) / 64, ng = 0;
   int use_slots = span <= DENSE_SLOT_CODES;
   uint64_t *bits = calloc((size_t)words + 1, sizeof(uint64_t)), *stride = malloc(sizeof(uint64_t) * (size_t)nkeys);
@@ -295,6 +356,10 @@ static int grouping_build_dense(grouping *g, const keycodes *kc, int nkeys, int6
   g->stride = stride;
   if (!bits || !stride || !rank || (use_slots && !slot)) goto done;
   for (int i = nkeys - 1; i >= 0; i--) stride[i] = i == nkeys - 1 ? 1 : stride[i + 1] * (uint64_t)kc[i + 1].ncodes;
+  if (use_slots && !need_gid) {
+    rc = dense_histogram(g, kc, nkeys, stride, span, nthreads);
+    goto done;
+  }
   FOR_KEY_CODES(g, kc, nkeys, stride, e, code, { bits[code >> 6] |= (uint64_t)1 << (code & 63); });
   for (int64_t w = 0; w < words; w++) {
     rank[w] = ng;
@@ -336,7 +401,8 @@ done:
 }
 
 /* Assigns group ids in ascending composite-key order (need_gid: an aggregate needs each element's group). */
-static int grouping_build(grouping *g, keycodes *kc, int nkeys, int need_gid, char *err, size_t errlen) {
+static int grouping_build(grouping *g, keycodes *kc, int nkeys, int need_gid, int nthreads, char *err,
+                          size_t errlen) {
   uint64_t span = 1;
   int wide = 0, all_ranges = 1;
   for (int i = 0; i < nkeys; i++) {
@@ -348,7 +414,7 @@ static int grouping_build(grouping *g, keycodes *kc, int nkeys, int need_gid, ch
     all_ranges &= kc[i].mode == 0;
   }
   if (all_ranges && span <= (uint64_t)DENSE_LIMIT) {
-    if (grouping_build_dense(g, kc, nkeys, (int64_t)span, need_gid) == 0) return 0;
+    if (grouping_build_dense(g, kc, nkeys, (int64_t)span, need_gid, nthreads) == 0) return 0;
     snprintf(err, errlen, "group_by: out of memory");
     return -1;
   }
@@ -560,18 +626,6 @@ fail:
 #define DISTINCT_BITMAP_BYTES ((int64_t)256 << 20)
 /* A bitmap up to this size stays in cache, whatever the order of the rows. */
 #define CACHED_BITMAP_BYTES ((int64_t)1 << 20)
-
-/* Runs fn on each of n parts (part i at parts + i * size): the first here, the others on threads of their own, or
-   here too when no thread can be started. */
-static void run_parts(void *(*fn)(void *), void *parts, size_t size, int n) {
-  pthread_t tid[MAX_PARTS];
-  int started;
-  for (started = 1; started < n; started++)
-    if (pthread_create(&tid[started], NULL, fn, (char *)parts + (size_t)started * size) != 0) break;
-  for (int i = started; i < n; i++) fn((char *)parts + (size_t)i * size);
-  fn(parts);
-  for (int i = 1; i < started; i++) pthread_join(tid[i], NULL);
-}
 
 /* One part of distinct_bitmap: the groups g0 .. g1-1. Every part reads all the elements but marks only its own
    groups' rows of the bitmap, then counts them (phase 1) or lists their values (phase 2, at the offsets that the
@@ -928,7 +982,7 @@ int cs_group_by(const cs_column *const *keys, int nkeys, const cs_agg *aggs, int
     }
   int need_gid = 0;
   for (int a = 0; a < naggs; a++) need_gid |= aggs[a].kind != CS_AGG_COUNT;
-  if (grouping_build(&g, kc, nkeys, need_gid, err, errlen) != 0) goto done;
+  if (grouping_build(&g, kc, nkeys, need_gid, nthreads, err, errlen) != 0) goto done;
   for (int i = 0; i < nkeys; i++, nout++)
     if (!(out[i] = key_output(&g, i, keys[i]))) goto oom;
   for (int a = 0; a < naggs; a++, nout++) {
