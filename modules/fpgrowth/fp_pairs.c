@@ -21,9 +21,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Memory bounds: the pair matrices of all threads; the columns of one batch; the columns of a single item (each
-   mining thread copies those of its item; past the bound, fp_mine uses the tree method). So at most about
-   64 + 64 + threads * 48 MiB beyond the input and the output. */
+/* Memory bounds: the pair matrices of all threads; the columns of one batch (64 MiB, or half the size of the
+   baskets' items when that is more: each batch costs a pass over the baskets, so a fixed bound would make the passes
+   grow with the data); the columns of a single item (each mining thread copies those of its item; past the bound,
+   fp_mine uses the tree method). So at most about 64 + max(64, input / 2) + threads * 48 MiB beyond the input and
+   the output. */
 #define PAIRS_MAX_ITEMS 2048
 #define PAIRS_MAX_BYTES ((int64_t)64 << 20)
 #define BATCH_BYTES ((int64_t)64 << 20)
@@ -570,7 +572,9 @@ fp_status fp_pairs_grow(const fp_lists *b, const fp_ranking *rk, const fp_mine_o
     free(ps[t].tri);
     ps[t].tri = NULL;
   }
-  if ((st = plan(&S, ps[0].tri, o->batch_bytes > 0 ? o->batch_bytes : BATCH_BYTES)) != FP_OK) goto cleanup;
+  int64_t batch_bytes = b->offsets[b->n] * (int64_t)sizeof(int32_t) / 2;
+  if (batch_bytes < BATCH_BYTES) batch_bytes = BATCH_BYTES;
+  if ((st = plan(&S, ps[0].tri, o->batch_bytes > 0 ? o->batch_bytes : batch_bytes)) != FP_OK) goto cleanup;
   for (int64_t i = 0; i < S.nbatches; i++) {
     S.items = S.bitem + S.boff[i];
     S.nitems = (int32_t)(S.boff[i + 1] - S.boff[i]);

@@ -48,7 +48,8 @@ typedef struct fp_mine_opts {
   int threads;          /* worker threads (<= 1: the calling thread only) */
   int (*cancelled)(void); /* polled from every thread; non-zero stops with FP_ECANCELLED; NULL = never */
   fp_method method;       /* FP_METHOD_AUTO (0) unless testing */
-  int64_t batch_bytes;    /* pair method: bytes of item databases built at once (0: 64 MiB; more take more passes) */
+  int64_t batch_bytes;    /* pair method: bytes of item databases built at once (0: 64 MiB or half the
+                             baskets' item bytes, whichever is larger; more take more passes) */
 } fp_mine_opts;
 
 /* Frequent itemsets in canonical order, CSR items plus counts. Peak memory of fp_mine by the pair method, beyond its
