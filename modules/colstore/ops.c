@@ -766,7 +766,7 @@ static void *distinct_part_run(void *arg) {
     }
     p->ndistinct[k] = nseen;
     int few = nseen * 16 < words; /* sorting a handful beats scanning every word */
-    if (p->collect) {
+    if (p->collect && nseen) {
       if (grow_i32(&p->items, &p->cap, p->nitems + nseen) != 0) goto fail;
       int32_t *dst = p->items + p->nitems;
       if (few) {
@@ -1377,8 +1377,8 @@ static void *remap_part_run(void *arg) {
       }
     }
     sort_small_i32(row, (size_t)nrow);
-    if (grow_i32(&p->items, &p->cap, p->nitems + nrow) != 0) goto fail;
-    memcpy(p->items + p->nitems, row, sizeof(int32_t) * (size_t)nrow);
+    if (nrow && grow_i32(&p->items, &p->cap, p->nitems + nrow) != 0) goto fail;
+    if (nrow) memcpy(p->items + p->nitems, row, sizeof(int32_t) * (size_t)nrow);
     p->nitems += nrow;
     p->offsets[r + 1] = p->nitems;
   }
