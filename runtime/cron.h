@@ -18,8 +18,10 @@
 #include <stdint.h>
 
 #define CRON_ERR_MAX 200
-/* How far cron_next looks ahead: covers Feb 29 (at most 8 years apart). */
-#define CRON_HORIZON_YEARS 9
+/* How far cron_next looks ahead. A day-of-month starting with '*' is ANDed with the day of the week, and the 1st
+   of a given month falls on a given weekday up to 12 years apart; a Feb 29 on a given weekday, up to 40 years apart
+   across a century year that is not a leap year. So every expression cron_parse accepts fires within this. */
+#define CRON_HORIZON_YEARS 41
 
 typedef struct cron_expr {
   uint64_t minute;    /* bit m: minute m, 0..59 */
