@@ -811,12 +811,12 @@ static cs_column *distinct_by_rows(const grouping *g, const cs_column *c, const 
   for (int64_t r = 0; r < n; r++) order[cursor[g->gid[r]]++] = (int32_t)r;
   if (agg_elements(g, c) < PARALLEL_MIN_ELEMENTS) nparts = 1;
   /* contiguous parts of about equal rows */
-  int64_t k = 0;
+  int64_t first = 0;
   for (int i = 0; i < nparts; i++) {
     parts[i] = (distinct_part){.c = c, .kc = kc, .start = start, .order = order, .collect = collect,
-                               .ndistinct = ndistinct, .g0 = k};
-    while (k < ng && (i == nparts - 1 || start[k] < n * (i + 1) / nparts)) k++;
-    parts[i].g1 = k;
+                               .ndistinct = ndistinct, .g0 = first};
+    while (first < ng && (i == nparts - 1 || start[first] < n * (i + 1) / nparts)) first++;
+    parts[i].g1 = first;
   }
   run_parts(distinct_part_run, parts, sizeof parts[0], nparts);
   for (int i = 0; i < nparts; i++)
