@@ -31,6 +31,7 @@ void mc_hint_huge(void *p, size_t bytes) {
 /* The size to ask malloc for: small requests unchanged, large ones up to a whole number of huge pages. */
 static size_t huge_size(size_t bytes) {
   if (bytes < HUGE_PAGE) return bytes > 0 ? bytes : 1;
+  if (bytes > SIZE_MAX - 2 * HUGE_PAGE) return bytes; /* no rounding near the limit: malloc refuses it anyway */
   return ((bytes + BLOCK_OVERHEAD + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1)) - BLOCK_OVERHEAD;
 }
 
