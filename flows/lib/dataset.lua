@@ -134,32 +134,30 @@ function dataset.load(ctx, p)
   return ds
 end
 
--- Per-customer aggregates the pipelines share, computed once per data set (one native pass over the baskets):
--- customer_id (ascending), baskets, units, stores (distinct stores), mean_basket.
+-- Per-customer aggregates the analysis pipelines share, computed once per data set (one native pass over the
+-- baskets): customer_id (ascending), baskets, units, stores (distinct stores), mean_basket, owned (sorted distinct
+-- products).
 function dataset.customers(ds)
   if not ds.customer_table then
     local tx = ds.tx
     local sizes = tx:column("products"):lengths()
     ds.customer_table = tx:group_by("customer_id", { { "baskets", "count" }, { "units", "sum", sizes },
-      { "stores", "count_distinct", "store_id" }, { "mean_basket", "mean", sizes } })
+      { "stores", "count_distinct", "store_id" }, { "mean_basket", "mean", sizes },
+      { "owned", "collect_distinct", "products" } })
   end
   return ds.customer_table
 end
 
 -- Baskets per customer (customer_id, baskets): from the shared aggregates when a pipeline computed them, else a
--- count alone (a fraction of their cost).
+-- count alone (a fraction of their cost: the executive summary needs nothing else).
 function dataset.customer_baskets(ds)
   if ds.customer_table then return ds.customer_table:select { "customer_id", "baskets" } end
   return ds.tx:group_by("customer_id", { { "baskets", "count" } })
 end
 
--- Each customer's sorted distinct products: a list column aligned with the rows of dataset.customers(ds),
--- computed once per data set and only by the pipelines that need it.
+-- Each customer's sorted distinct products: a list column aligned with the rows of dataset.customers(ds).
 function dataset.owned_products(ds)
-  if not ds.owned_products then
-    ds.owned_products = ds.tx:group_by("customer_id", { { "owned", "collect_distinct", "products" } }):column("owned")
-  end
-  return ds.owned_products
+  return dataset.customers(ds):column("owned")
 end
 
 -- Units sold per product (product_id, units), ascending product id, computed once per data set.
