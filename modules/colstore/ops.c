@@ -4,22 +4,22 @@
 ** directly; wide ranges and floats are ranked by sorting their distinct values. Nothing here allocates memory
 ** that outlives a call except the returned columns.
 */
-#include "hugepages.h"
 #include "ops.h"
 
 #include "buf.h"
+#include "hugepages.h"
 #include "json.h"
+#include "parallel.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 static int cmp_i32_fwd(const void *a, const void *b) {
   int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
   return (x > y) - (x < y);
 }
-
-#include <pthread.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
 /* Largest direct array (entries) a key range may use before codes fall back to ranking. */
 #define DENSE_LIMIT (1 << 24)
@@ -27,18 +27,6 @@ static int cmp_i32_fwd(const void *a, const void *b) {
 /* Work split across threads: at most this many parts, and only above this many elements. */
 #define MAX_PARTS 16
 #define PARALLEL_MIN_ELEMENTS ((int64_t)1 << 16)
-
-/* Runs fn on each of n parts (part i at parts + i * size): the first here, the others on threads of their own, or
-   here too when no thread can be started. */
-static void run_parts(void *(*fn)(void *), void *parts, size_t size, int n) {
-  pthread_t tid[MAX_PARTS];
-  int started;
-  for (started = 1; started < n; started++)
-    if (pthread_create(&tid[started], NULL, fn, (char *)parts + (size_t)started * size) != 0) break;
-  for (int i = started; i < n; i++) fn((char *)parts + (size_t)i * size);
-  fn(parts);
-  for (int i = 1; i < started; i++) pthread_join(tid[i], NULL);
-}
 
 /* ---- dense codes for one key ---- */
 
@@ -318,7 +306,7 @@ static int dense_histogram(grouping *g, const keycodes *kc, int nkeys, const uin
     for (int i = 0; i < nparts; i++)
       parts[i] = (histogram_part){.k = &kc[0], .e0 = g->m * i / nparts, .e1 = g->m * (i + 1) / nparts,
                                   .hist = hist + span * i};
-    run_parts(histogram_part_run, parts, sizeof parts[0], nparts);
+    mc_parallel(nparts, histogram_part_run, parts, sizeof parts[0]);
   } else {
     FOR_KEY_CODES(g, kc, nkeys, stride, e, code, { hist[code]++; });
   }
@@ -347,24 +335,24 @@ static int dense_histogram(grouping *g, const keycodes *kc, int nkeys, const uin
 static int grouping_build_dense(grouping *g, const keycodes *kc, int nkeys, int64_t span, int need_gid,
                                 int nthreads) {
   int64_t words = (span + 63) / 64, ng = 0;
-  int use_slots = span <= DENSE_SLOT_CODES;
-  uint64_t *bits = calloc((size_t)words + 1, sizeof(uint64_t)), *stride = malloc(sizeof(uint64_t) * (size_t)nkeys);
-  int64_t *rank = malloc(sizeof(int64_t) * ((size_t)words + 1));
-  int32_t *slot = use_slots ? malloc(sizeof(int32_t) * (size_t)span) : NULL;
-  int rc = -1;
+  int use_slots = span <= DENSE_SLOT_CODES, rc = -1;
+  uint64_t *bits = NULL, *stride = malloc(sizeof(uint64_t) * (size_t)nkeys);
+  int64_t *rank = NULL;
+  int32_t *slot = NULL;
   g->kc = kc;
   g->stride = stride;
-  if (!bits || !stride || !rank || (use_slots && !slot)) goto done;
+  if (!stride) return -1;
   for (int i = nkeys - 1; i >= 0; i--) stride[i] = i == nkeys - 1 ? 1 : stride[i + 1] * (uint64_t)kc[i + 1].ncodes;
-  if (use_slots && !need_gid) {
-    rc = dense_histogram(g, kc, nkeys, stride, span, nthreads);
-    goto done;
-  }
+  if (use_slots && !need_gid) return dense_histogram(g, kc, nkeys, stride, span, nthreads);
+  bits = calloc((size_t)words + 1, sizeof(uint64_t));
+  if (use_slots) slot = malloc(sizeof(int32_t) * (size_t)span);
+  else rank = malloc(sizeof(int64_t) * ((size_t)words + 1));
+  if (!bits || (use_slots ? !slot : !rank)) goto done;
   FOR_KEY_CODES(g, kc, nkeys, stride, e, code, { bits[code >> 6] |= (uint64_t)1 << (code & 63); });
   for (int64_t w = 0; w < words; w++) {
-    rank[w] = ng;
-    for (uint64_t x = bits[w]; use_slots && x; x &= x - 1) slot[w * 64 + __builtin_ctzll(x)] = (int32_t)(ng++);
-    if (!use_slots) ng += popcount64(bits[w]);
+    if (!use_slots) rank[w] = ng, ng += popcount64(bits[w]);
+    else
+      for (uint64_t x = bits[w]; x; x &= x - 1) slot[w * 64 + __builtin_ctzll(x)] = (int32_t)(ng++);
   }
   g->ngroups = ng;
   g->count = calloc((size_t)ng + 1, sizeof(int64_t));
@@ -373,22 +361,20 @@ static int grouping_build_dense(grouping *g, const keycodes *kc, int nkeys, int6
   if (!g->count || !g->key || (need_gid && !g->gid)) goto done;
   int64_t *count = g->count;
   int32_t *gid = g->gid;
-#define GROUP_OF(code) \
-  (use_slots ? slot[code] : rank[(code) >> 6] + popcount64(bits[(code) >> 6] & (((uint64_t)1 << ((code) & 63)) - 1)))
-  if (gid && use_slots) {
+  /* (small ranges without group ids took the counting path above) */
+#define RANK_OF(code) (rank[(code) >> 6] + popcount64(bits[(code) >> 6] & (((uint64_t)1 << ((code) & 63)) - 1)))
+  if (use_slots) {
     FOR_KEY_CODES(g, kc, nkeys, stride, e, code, { count[gid[e] = slot[code]]++; });
   } else if (gid) {
     FOR_KEY_CODES(g, kc, nkeys, stride, e, code, {
-      int64_t id = GROUP_OF(code);
+      int64_t id = RANK_OF(code);
       count[id]++;
       gid[e] = (int32_t)id;
     });
-  } else if (use_slots) {
-    FOR_KEY_CODES(g, kc, nkeys, stride, e, code, { count[slot[code]]++; });
   } else {
-    FOR_KEY_CODES(g, kc, nkeys, stride, e, code, { count[GROUP_OF(code)]++; });
+    FOR_KEY_CODES(g, kc, nkeys, stride, e, code, { count[RANK_OF(code)]++; });
   }
-#undef GROUP_OF
+#undef RANK_OF
   int64_t i = 0;
   for (int64_t w = 0; w < words; w++)
     for (uint64_t x = bits[w]; x; x &= x - 1) g->key[i++] = w * 64 + __builtin_ctzll(x);
@@ -649,11 +635,11 @@ static void *bitmap_part_run(void *arg) {
   int64_t words = p->words, g0 = p->g0, g1 = p->g1;
   if (p->phase == 1) {
 #define MARK(k, v) (bits[(uint64_t)(k) * (uint64_t)words + ((v) >> 6)] |= (uint64_t)1 << ((v) & 63))
-    if (c->type == CS_LIST && c != g->list && kc->mode == 0) { /* the common case: products per customer */
+    if (c->type == CS_LIST && c != g->list) { /* products per customer: skip other parts' rows whole */
       for (int64_t r = 0; r < g->n; r++) {
         int64_t k = g->gid[r];
         if (k < g0 || k >= g1) continue;
-        for (int64_t e = c->offsets[r]; e < c->offsets[r + 1]; e++) MARK(k, (uint64_t)(c->items[e] - kc->min));
+        for (int64_t e = c->offsets[r]; e < c->offsets[r + 1]; e++) MARK(k, (uint64_t)key_code(kc, r, e));
       }
     } else {
       FOR_AGG(g, c, k, r, e, {
@@ -697,7 +683,7 @@ static cs_column *distinct_bitmap(const grouping *g, const cs_column *c, const k
   for (int i = 0; i < nparts; i++)
     parts[i] = (bitmap_part){.g = g, .c = c, .kc = kc, .bits = bits, .words = words, .g0 = ng * i / nparts,
                              .g1 = ng * (i + 1) / nparts, .phase = 1, .collect = collect, .out = out};
-  run_parts(bitmap_part_run, parts, sizeof parts[0], nparts);
+  mc_parallel(nparts, bitmap_part_run, parts, sizeof parts[0]);
   if (collect) {
     out->offsets[0] = 0;
     for (int64_t k = 0; k < ng; k++) out->offsets[k + 1] += out->offsets[k];
@@ -705,7 +691,7 @@ static cs_column *distinct_bitmap(const grouping *g, const cs_column *c, const k
     if (!items) goto fail;
     cs_column_set_items(out, items);
     for (int i = 0; i < nparts; i++) parts[i].phase = 2;
-    run_parts(bitmap_part_run, parts, sizeof parts[0], nparts);
+    mc_parallel(nparts, bitmap_part_run, parts, sizeof parts[0]);
   }
   free(bits);
   return out;
@@ -818,7 +804,7 @@ static cs_column *distinct_by_rows(const grouping *g, const cs_column *c, const 
     while (first < ng && (i == nparts - 1 || start[first] < n * (i + 1) / nparts)) first++;
     parts[i].g1 = first;
   }
-  run_parts(distinct_part_run, parts, sizeof parts[0], nparts);
+  mc_parallel(nparts, distinct_part_run, parts, sizeof parts[0]);
   for (int i = 0; i < nparts; i++)
     if (parts[i].failed) goto fail;
   if (collect) {
@@ -1436,7 +1422,7 @@ cs_column *cs_list_remap(const cs_column *list, const cs_column *keys, const cs_
     parts[i] = (remap_part){.list = list, .start = start, .mapped = mapped, .klo = klo, .range = range, .vlo = vlo,
                             .vrange = vrange, .r0 = list->n * i / nparts, .r1 = list->n * (i + 1) / nparts,
                             .offsets = out->offsets};
-  run_parts(remap_part_run, parts, sizeof parts[0], nparts);
+  mc_parallel(nparts, remap_part_run, parts, sizeof parts[0]);
   int64_t total = 0;
   for (int i = 0; i < nparts; i++) {
     if (parts[i].failed) goto oom;

@@ -556,7 +556,7 @@ fp_status fp_grow(const fp_tree *t0, const fp_mine_opts *o, int nt, fp_found *fo
     int64_t budget = total / (4 * nt) + 1;
     budget = budget < BATCH_MIN ? BATCH_MIN : budget > BATCH_MAX ? BATCH_MAX : budget;
     S.nbatches = plan_batches(anc, k, S.maxd0, budget, plan, plan_off);
-    if (st == FP_OK) fp_parallel(nt, work, ws, sizeof *ws);
+    if (st == FP_OK) mc_parallel(nt, work, ws, sizeof *ws);
     if (st == FP_OK) st = (fp_status)atomic_load(&S.status);
   }
   for (int t = 0; ws && t < nt; t++) worker_free(&ws[t]);

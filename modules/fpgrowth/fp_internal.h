@@ -8,6 +8,8 @@
 #include <stdint.h>
 
 #include "fpgrowth.h"
+#include "hugepages.h"
+#include "parallel.h"
 
 #define FP_MAX_THREADS 64
 
@@ -88,18 +90,6 @@ fp_status fp_pairs_grow(const fp_lists *b, const fp_ranking *rk, const fp_mine_o
 
 /* Appends an itemset (global ranks, any order) with its count to f; 0 or -1 when out of memory. */
 int fp_found_add(fp_found *f, const int32_t *ranks, int len, int64_t count);
-
-/* Runs fn(arg + i*size) for i in [0, n) on n threads (the caller runs i = 0). A thread that cannot be started has
-   its share run by the caller, so the result is the same. */
-void fp_parallel(int n, void *(*fn)(void *), void *arg, size_t size);
-
-/* Asks the kernel for huge pages under a large allocation (fewer page faults); a hint, never fails. */
-void fp_hint_huge(void *p, size_t bytes);
-
-/* malloc for scratch arrays that may be large: from 1 MiB on, the block is 2 MiB aligned, its size rounded up to
-   2 MiB and backed by huge pages where the kernel allows (a first touch of a 4 KiB page costs tens of microseconds
-   on some virtual machines). Free with free(). */
-void *fp_alloc_big(size_t bytes);
 
 /* Grows the scratch array *p (contents not kept) to hold n elements of size sz; 0, or -1 with *p freed. */
 int fp_ensure(void **p, int64_t *cap, int64_t n, size_t sz);

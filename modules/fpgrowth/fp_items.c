@@ -151,7 +151,7 @@ fp_status fp_rank_items(const fp_lists *b, int64_t minc, int nt, fp_ranking *rk)
     p->stamp = calloc((size_t)m, sizeof *p->stamp);
     if (!p->counts || !p->stamp) goto cleanup;
   }
-  fp_parallel(nt, count_items, cs, sizeof *cs);
+  mc_parallel(nt, count_items, cs, sizeof *cs);
   counts = cs[0].counts;
   cs[0].counts = NULL;
   for (int i = 0; i < nt; i++) {

@@ -11,7 +11,7 @@
 ** mined depth first as in Eclat: the baskets holding prefix + {b, c} are the AND of the bitsets of prefix + {b} and
 ** prefix + {c}, counted with popcount; frequent ones form the next class. The columns are a few bits per basket and
 ** item (a fraction of the rows' size), the work is sequential word operations, and big scratch comes from
-** fp_alloc_big and is reused, since fresh memory is expensive.
+** mc_malloc_huge (huge pages) and is reused, since fresh memory is expensive.
 ** Threads split the baskets in the passes and the items when mining, each keeping its own results; fp_mine puts them
 ** in canonical order.
 */
@@ -510,7 +510,7 @@ static fp_status batch_columns(shared *S, pass *ps, int64_t i) {
                      S->bit + tri(e)};
     }
   }
-  fp_parallel(nt, set_columns, ps, sizeof *ps);
+  mc_parallel(nt, set_columns, ps, sizeof *ps);
   return (fp_status)atomic_load(&S->status);
 }
 
@@ -565,7 +565,7 @@ fp_status fp_pairs_grow(const fp_lists *b, const fp_ranking *rk, const fp_mine_o
     ws[t].prefix = malloc(kk * sizeof *ws[t].prefix);
     if (!p->tri || !p->buf || !p->set || !p->slots || !ws[t].prefix) goto cleanup;
   }
-  if (!S.max_len || S.max_len >= 2) fp_parallel(nt, count_pairs, ps, sizeof *ps);
+  if (!S.max_len || S.max_len >= 2) mc_parallel(nt, count_pairs, ps, sizeof *ps);
   if ((st = (fp_status)atomic_load(&S.status)) != FP_OK) goto cleanup;
   for (int t = 1; t < nt; t++) {
     for (size_t i = 0; i < ntri; i++) ps[0].tri[i] += ps[t].tri[i];
@@ -580,7 +580,7 @@ fp_status fp_pairs_grow(const fp_lists *b, const fp_ranking *rk, const fp_mine_o
     S.nitems = (int32_t)(S.boff[i + 1] - S.boff[i]);
     if ((st = batch_columns(&S, ps, i)) != FP_OK) goto cleanup;
     atomic_store(&S.next, 0);
-    fp_parallel(nt, mine_items, ws, sizeof *ws);
+    mc_parallel(nt, mine_items, ws, sizeof *ws);
     if ((st = (fp_status)atomic_load(&S.status)) != FP_OK) goto cleanup;
     for (int32_t li = 0; li < S.nitems; li++) S.local[S.items[li]] = -1;
   }

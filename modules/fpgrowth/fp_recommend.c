@@ -54,7 +54,7 @@ static int cmp_tie(const void *a, const void *b, void *ctx) {
    rules compete: higher score, then confidence, then support, then lower rule index. An LSD radix sort on the score,
    the runs of equal scores sorted by comparison. */
 static fp_status best_order(const fp_rules *r, int64_t nr, double *score, int64_t *order) {
-  score_key *k = fp_alloc_big((size_t)(nr ? nr : 1) * sizeof *k), *t = fp_alloc_big((size_t)(nr ? nr : 1) * sizeof *t);
+  score_key *k = mc_malloc_huge((size_t)(nr ? nr : 1) * sizeof *k), *t = mc_malloc_huge((size_t)(nr ? nr : 1) * sizeof *t);
   if (!k || !t) {
     free(k);
     free(t);
@@ -604,14 +604,14 @@ void fp_recs_free(fp_recs *x) {
 /* Room for n rows in out (rows past those written are never touched, so an upper bound costs no memory). */
 static fp_status recs_alloc(fp_recs *out, int64_t n) {
   size_t nn = (size_t)(n ? n : 1);
-  out->row = fp_alloc_big(nn * sizeof *out->row);
-  out->rank = fp_alloc_big(nn * sizeof *out->rank);
-  out->product = fp_alloc_big(nn * sizeof *out->product);
-  out->score = fp_alloc_big(nn * sizeof *out->score);
-  out->confidence = fp_alloc_big(nn * sizeof *out->confidence);
-  out->lift = fp_alloc_big(nn * sizeof *out->lift);
-  out->support = fp_alloc_big(nn * sizeof *out->support);
-  out->rule = fp_alloc_big(nn * sizeof *out->rule);
+  out->row = mc_malloc_huge(nn * sizeof *out->row);
+  out->rank = mc_malloc_huge(nn * sizeof *out->rank);
+  out->product = mc_malloc_huge(nn * sizeof *out->product);
+  out->score = mc_malloc_huge(nn * sizeof *out->score);
+  out->confidence = mc_malloc_huge(nn * sizeof *out->confidence);
+  out->lift = mc_malloc_huge(nn * sizeof *out->lift);
+  out->support = mc_malloc_huge(nn * sizeof *out->support);
+  out->rule = mc_malloc_huge(nn * sizeof *out->rule);
   return out->row && out->rank && out->product && out->score && out->confidence && out->lift && out->support &&
                  out->rule
              ? FP_OK
@@ -657,7 +657,7 @@ fp_status fp_recommend_customers(const fp_rules *r, const fp_lists *owned, const
       jobs[t].hi = owned->n * (t + 1) / nt;
       jobs[t].at = jobs[t].lo * per;
     }
-    fp_parallel(nt, recommend_range, jobs, sizeof *jobs);
+    mc_parallel(nt, recommend_range, jobs, sizeof *jobs);
     for (int t = 0; t < nt && st == FP_OK; t++) st = (fp_status)jobs[t].status;
   }
   if (st == FP_OK) gather(jobs, nt, out);

@@ -292,18 +292,18 @@ static void radix_keys(sort_key *a, sort_key *tmp, int64_t n) {
    written once, in order, so their first touch is most of the cost). */
 static int rules_alloc(fp_rules *r, int64_t n, int64_t na, int64_t nc) {
   size_t nn = (size_t)(n ? n : 1);
-  r->a_off = fp_alloc_big((nn + 1) * sizeof *r->a_off);
-  r->c_off = fp_alloc_big((nn + 1) * sizeof *r->c_off);
-  r->a_items = fp_alloc_big((size_t)(na ? na : 1) * sizeof *r->a_items);
-  r->c_items = fp_alloc_big((size_t)(nc ? nc : 1) * sizeof *r->c_items);
-  r->count = fp_alloc_big(nn * sizeof *r->count);
-  r->a_count = fp_alloc_big(nn * sizeof *r->a_count);
-  r->c_count = fp_alloc_big(nn * sizeof *r->c_count);
-  r->support = fp_alloc_big(nn * sizeof(double));
-  r->confidence = fp_alloc_big(nn * sizeof(double));
-  r->lift = fp_alloc_big(nn * sizeof(double));
-  r->leverage = fp_alloc_big(nn * sizeof(double));
-  r->conviction = fp_alloc_big(nn * sizeof(double));
+  r->a_off = mc_malloc_huge((nn + 1) * sizeof *r->a_off);
+  r->c_off = mc_malloc_huge((nn + 1) * sizeof *r->c_off);
+  r->a_items = mc_malloc_huge((size_t)(na ? na : 1) * sizeof *r->a_items);
+  r->c_items = mc_malloc_huge((size_t)(nc ? nc : 1) * sizeof *r->c_items);
+  r->count = mc_malloc_huge(nn * sizeof *r->count);
+  r->a_count = mc_malloc_huge(nn * sizeof *r->a_count);
+  r->c_count = mc_malloc_huge(nn * sizeof *r->c_count);
+  r->support = mc_malloc_huge(nn * sizeof(double));
+  r->confidence = mc_malloc_huge(nn * sizeof(double));
+  r->lift = mc_malloc_huge(nn * sizeof(double));
+  r->leverage = mc_malloc_huge(nn * sizeof(double));
+  r->conviction = mc_malloc_huge(nn * sizeof(double));
   return r->a_off && r->c_off && r->a_items && r->c_items && r->count && r->a_count && r->c_count && r->support &&
                  r->confidence && r->lift && r->leverage && r->conviction
              ? 0
@@ -319,7 +319,7 @@ static fp_status rules_single(const fp_itemsets *s, const fp_rules_opts *o, fp_r
     if (len >= 2) bound += len;
   }
   fp_status st = FP_ENOMEM;
-  cand *c = fp_alloc_big((size_t)(bound ? bound : 1) * sizeof *c);
+  cand *c = mc_malloc_huge((size_t)(bound ? bound : 1) * sizeof *c);
   sort_key *keys = NULL, *tmp = NULL;
   int32_t *A = NULL;
   if (!c) goto cleanup;
@@ -341,8 +341,8 @@ static fp_status rules_single(const fp_itemsets *s, const fp_rules_opts *o, fp_r
       na += len - 1;
     }
   }
-  keys = fp_alloc_big((size_t)(n ? n : 1) * sizeof *keys);
-  tmp = fp_alloc_big((size_t)(n ? n : 1) * sizeof *tmp);
+  keys = mc_malloc_huge((size_t)(n ? n : 1) * sizeof *keys);
+  tmp = mc_malloc_huge((size_t)(n ? n : 1) * sizeof *tmp);
   if (!keys || !tmp || rules_alloc(out, n, na, n)) goto cleanup;
   for (int64_t k = 0; k < n; k++) { /* the lift, as set_measures computes it */
     int32_t item = s->items[s->offsets[c[k].set] + c[k].x];

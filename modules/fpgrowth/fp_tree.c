@@ -103,7 +103,7 @@ static fp_status sort_keys(keyed *a, int64_t n, const tail_ctx *tc) {
   int bits = tc->bits, slots = tc->slots;
   keyed *tmp = malloc((size_t)(n ? n : 1) * sizeof *tmp), *src = a, *dst = tmp;
   if (!tmp) return FP_ENOMEM;
-  fp_hint_huge(tmp, (size_t)n * sizeof *tmp);
+  mc_hint_huge(tmp, (size_t)n * sizeof *tmp);
   for (int byte = (64 - bits * slots) / 8; byte < 8; byte++) {
     int64_t hist[256];
     memset(hist, 0, sizeof hist);
@@ -227,7 +227,7 @@ fp_status fp_tree_build(const fp_lists *b, const fp_ranking *rk, int nt, int (*c
   s->by = malloc(room * sizeof *s->by);
   s->toff = malloc((size_t)(b->n + 1) * sizeof *s->toff);
   if (!s->keys || !s->bx || !s->by || !s->toff) goto cleanup;
-  fp_hint_huge(s->keys, (size_t)b->n * sizeof *s->keys);
+  mc_hint_huge(s->keys, (size_t)b->n * sizeof *s->keys);
   int64_t total = 0, maxlen = 0;
   for (int i = 0; i < nt; i++) {
     prep *p = &s->ps[i];
@@ -241,7 +241,7 @@ fp_status fp_tree_build(const fp_lists *b, const fp_ranking *rk, int nt, int (*c
     p->slots = slots;
     if (!(p->buf = malloc(room * sizeof *p->buf))) goto cleanup;
   }
-  fp_parallel(nt, make_keys, s->ps, sizeof(prep));
+  mc_parallel(nt, make_keys, s->ps, sizeof(prep));
   int64_t ntail = 0;
   for (int i = 0; i < nt; i++) {
     if (s->ps[i].failed) goto cleanup;
@@ -272,7 +272,7 @@ fp_status fp_tree_build(const fp_lists *b, const fp_ranking *rk, int nt, int (*c
   st = FP_ENOMEM;
   t->node = malloc((size_t)(total + 1) * sizeof *t->node);
   if (!t->node) goto cleanup;
-  fp_hint_huge(t->node, (size_t)(total + 1) * sizeof *t->node);
+  mc_hint_huge(t->node, (size_t)(total + 1) * sizeof *t->node);
   t->node[0].parent = 0;
   t->node[0].label = -1;
   t->node[0].count = 0;

@@ -1,50 +1,15 @@
-/* fp_util.c: threads, memory, result lists, list comparison, hashing and top-k selection shared by the fpgrowth
+/* fp_util.c: scratch memory, result lists, list comparison, hashing and top-k selection shared by the fpgrowth
    core files. */
 #include "fp_internal.h"
 
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-
-void fp_parallel(int n, void *(*fn)(void *), void *arg, size_t size) {
-  pthread_t tid[FP_MAX_THREADS];
-  int started[FP_MAX_THREADS] = {0};
-  if (n > FP_MAX_THREADS) n = FP_MAX_THREADS;
-  for (int i = 1; i < n; i++) started[i] = pthread_create(&tid[i], NULL, fn, (char *)arg + (size_t)i * size) == 0;
-  fn(arg);
-  for (int i = 1; i < n; i++) {
-    if (started[i]) pthread_join(tid[i], NULL);
-    else fn((char *)arg + (size_t)i * size);
-  }
-}
-
-void fp_hint_huge(void *p, size_t bytes) {
-#ifdef MADV_HUGEPAGE
-  const uintptr_t huge = (uintptr_t)2 << 20;
-  uintptr_t lo = ((uintptr_t)p + huge - 1) & ~(huge - 1), hi = ((uintptr_t)p + bytes) & ~(huge - 1);
-  if (p && hi > lo) madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
-#else
-  (void)p;
-  (void)bytes;
-#endif
-}
-
-void *fp_alloc_big(size_t bytes) {
-  const size_t huge = (size_t)2 << 20;
-  if (bytes < huge / 2) return malloc(bytes ? bytes : 1);
-  if (bytes > SIZE_MAX - huge) return NULL;
-  size_t size = (bytes + huge - 1) & ~(huge - 1);
-  void *p = aligned_alloc(huge, size);
-  fp_hint_huge(p, size);
-  return p;
-}
 
 int fp_ensure(void **p, int64_t *cap, int64_t n, size_t sz) {
   if (n <= *cap) return 0;
   int64_t c = n + n / 4 + 16;
   free(*p);
-  *p = fp_alloc_big((size_t)c * sz);
+  *p = mc_malloc_huge((size_t)c * sz);
   *cap = *p ? c : 0;
   return *p ? 0 : -1;
 }

@@ -11,17 +11,7 @@
 #include "colstore.h"
 #include "csv.h"
 #include "ops.h"
-
-static int failures;
-#define CHECK(cond, ...)                                  \
-  do {                                                    \
-    if (!(cond)) {                                        \
-      failures++;                                         \
-      fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
-      fprintf(stderr, __VA_ARGS__);                       \
-      fprintf(stderr, "\n");                              \
-    }                                                     \
-  } while (0)
+#include "check.h"
 
 static uint64_t rng_state = 88172645463325252ull;
 static uint64_t rnd(void) { /* xorshift64 */

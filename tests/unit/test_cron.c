@@ -11,18 +11,7 @@
 #include <unistd.h>
 
 #include "cron.h"
-
-static int failures;
-
-#define CHECK(cond, ...)                                   \
-  do {                                                     \
-    if (!(cond)) {                                         \
-      fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
-      fprintf(stderr, __VA_ARGS__);                        \
-      fprintf(stderr, "\n");                               \
-      failures++;                                          \
-    }                                                      \
-  } while (0)
+#include "check.h"
 
 /* "YYYY-MM-DDTHH:MM" (UTC) -> seconds, through libc's timegm. */
 static int64_t utc(const char *iso) {

@@ -18,18 +18,7 @@
 #include <unistd.h>
 
 #include "gen.h"
-
-static int failures;
-
-#define CHECK(cond, ...)                                       \
-  do {                                                         \
-    if (!(cond)) {                                             \
-      fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);     \
-      fprintf(stderr, __VA_ARGS__);                            \
-      fprintf(stderr, "\n");                                   \
-      failures++;                                              \
-    }                                                          \
-  } while (0)
+#include "check.h"
 
 /* ---- files ---- */
 

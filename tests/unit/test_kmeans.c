@@ -9,18 +9,7 @@
 #include <string.h>
 
 #include "kmeans.h"
-
-static int failures = 0;
-
-#define CHECK(cond, ...)                                  \
-  do {                                                    \
-    if (!(cond)) {                                        \
-      fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
-      fprintf(stderr, __VA_ARGS__);                       \
-      fprintf(stderr, "\n");                              \
-      failures++;                                         \
-    }                                                     \
-  } while (0)
+#include "check.h"
 
 /* ---- test data: a small LCG-free generator (splitmix64) and Box-Muller normals ---- */
 

@@ -6,18 +6,7 @@
 #include <string.h>
 
 #include "pg.h"
-
-static int failures = 0;
-
-#define CHECK(cond, ...)                                      \
-  do {                                                        \
-    if (!(cond)) {                                            \
-      fprintf(stderr, "%s:%d: %s: ", __FILE__, __LINE__, #cond); \
-      fprintf(stderr, __VA_ARGS__);                           \
-      fputc('\n', stderr);                                    \
-      failures++;                                             \
-    }                                                         \
-  } while (0)
+#include "check.h"
 
 /* ---- scrubbing ---- */
 

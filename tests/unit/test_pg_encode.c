@@ -8,18 +8,7 @@
 #include <string.h>
 
 #include "pg.h"
-
-static int failures = 0;
-
-#define CHECK(cond, ...)                                         \
-  do {                                                           \
-    if (!(cond)) {                                               \
-      fprintf(stderr, "%s:%d: %s: ", __FILE__, __LINE__, #cond); \
-      fprintf(stderr, __VA_ARGS__);                              \
-      fputc('\n', stderr);                                       \
-      failures++;                                                \
-    }                                                            \
-  } while (0)
+#include "check.h"
 
 enum { OID_INT8 = 20, OID_INT2 = 21, OID_INT4 = 23, OID_TEXT = 25, OID_FLOAT4 = 700, OID_FLOAT8 = 701,
        OID_DATE = 1082 };

@@ -11,18 +11,7 @@
 
 #include "stats.h"
 #include "stats_internal.h"
-
-static int failures;
-
-#define CHECK(cond, ...)                                       \
-  do {                                                         \
-    if (!(cond)) {                                             \
-      failures++;                                              \
-      fprintf(stderr, "%s:%d: FAIL %s: ", __FILE__, __LINE__, #cond); \
-      fprintf(stderr, __VA_ARGS__);                            \
-      fputc('\n', stderr);                                     \
-    }                                                          \
-  } while (0)
+#include "check.h"
 
 #define COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
