@@ -5,9 +5,13 @@
 ** 1.1 M-basket master flow they were a third of the time). Blocks of 2 MB and more are therefore sized so that
 ** glibc gives them a mapping of whole 2 MB pages (which the kernel aligns on 2 MB) and marked MADV_HUGEPAGE, which
 ** kernels set to "madvise" (Debian's default) honour. Elsewhere this is just malloc.
+** Cheaper still is a page that is already mapped: mc_retain_freed_memory keeps freed blocks in the process for the
+** next allocation instead of returning them to the kernel. Large blocks then come from the heap rather than their
+** own mappings; the hint, widened to whole huge pages, still covers them.
 */
 #include "hugepages.h"
 
+#include <malloc.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -46,7 +50,9 @@ void *mc_calloc_huge(size_t n, size_t size) {
   if (size && n > SIZE_MAX / size) return NULL;
   size_t bytes = huge_size(n * size);
   if (bytes < HUGE_PAGE) return calloc(n > 0 ? n : 1, size > 0 ? size : 1);
-  void *p = calloc(1, bytes); /* a fresh mapping: calloc does not touch its pages, so the hint still applies */
+  /* calloc skips zeroing a fresh mapping, whose pages the kernel zeroes at first touch (so the hint, given after,
+     still applies), and clears a reused block itself */
+  void *p = calloc(1, bytes);
   mc_hint_huge(p, bytes);
   return p;
 }
@@ -56,4 +62,16 @@ void *mc_realloc_huge(void *p, size_t bytes) {
   void *q = realloc(p, size);
   if (q && size >= HUGE_PAGE) mc_hint_huge(q, size);
   return q;
+}
+
+/* A run frees and allocates arrays of tens of megabytes stage after stage (reader slices, group ids, bitmaps,
+   sort permutations). glibc serves such blocks with their own mappings and unmaps them on free, so each new one
+   starts as fresh pages that fault and are zeroed again; on a virtual machine that was a third of the 1.1 M-basket
+   summary and analytics run (0.47-0.62 s wall, 0.11-0.33 s system time, against 0.34-0.38 s and 0.04-0.10 s with
+   reuse). Serving blocks up to 1 GB from the heap and never trimming it lets a freed block's pages serve the next
+   allocation. The process keeps its peak footprint until it exits: mercado runs each flow in its own process (the
+   scheduler spawns them), and peak resident memory is unchanged. */
+void mc_retain_freed_memory(void) {
+  mallopt(M_MMAP_THRESHOLD, 1 << 30);
+  mallopt(M_TRIM_THRESHOLD, INT32_MAX);
 }

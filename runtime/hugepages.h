@@ -15,4 +15,7 @@ void *mc_malloc_huge(size_t bytes);
 void *mc_calloc_huge(size_t n, size_t size);
 void *mc_realloc_huge(void *p, size_t bytes);
 
+/* Process-wide: freed large blocks stay mapped for reuse instead of being returned to the kernel (call early). */
+void mc_retain_freed_memory(void);
+
 #endif

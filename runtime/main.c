@@ -6,9 +6,11 @@
 #include <stdlib.h>
 
 #include "host.h"
+#include "hugepages.h"
 #include "lauxlib.h"
 
 int main(int argc, char **argv) {
+  mc_retain_freed_memory();
   lua_State *L = host_new();
   if (!L) {
     fprintf(stderr, "mercado: cannot create the Lua state (out of memory)\n");
