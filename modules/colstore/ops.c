@@ -246,6 +246,9 @@ static inline int64_t popcount64(uint64_t x) {
   return (int64_t)((x * 0x0101010101010101ull) >> 56);
 }
 
+/* How many elements ahead per-group tables that outgrow the cache are prefetched. */
+#define AHEAD 16
+
 /* Key ranges up to this many codes map codes to groups with a direct array (256 KB: stays in cache). */
 #define DENSE_SLOT_CODES ((int64_t)1 << 16)
 
@@ -365,14 +368,18 @@ static int grouping_build_dense(grouping *g, const keycodes *kc, int nkeys, int6
 #define RANK_OF(code) (rank[(code) >> 6] + popcount64(bits[(code) >> 6] & (((uint64_t)1 << ((code) & 63)) - 1)))
   if (use_slots) {
     FOR_KEY_CODES(g, kc, nkeys, stride, e, code, { count[gid[e] = slot[code]]++; });
-  } else if (gid) {
+  } else {
+    /* many groups: count[] outgrows the cache, so each element's counter is prefetched and bumped AHEAD elements
+       later (elements come in order 0 .. m-1), keeping several misses in flight */
+    int64_t pending[AHEAD];
     FOR_KEY_CODES(g, kc, nkeys, stride, e, code, {
       int64_t id = RANK_OF(code);
-      count[id]++;
-      gid[e] = (int32_t)id;
+      if (gid) gid[e] = (int32_t)id;
+      __builtin_prefetch(&count[id], 1);
+      if (e >= AHEAD) count[pending[e % AHEAD]]++;
+      pending[e % AHEAD] = id;
     });
-  } else {
-    FOR_KEY_CODES(g, kc, nkeys, stride, e, code, { count[RANK_OF(code)]++; });
+    for (int64_t e = g->m > AHEAD ? g->m - AHEAD : 0; e < g->m; e++) count[pending[e % AHEAD]]++;
   }
 #undef RANK_OF
   int64_t i = 0;
@@ -538,8 +545,9 @@ static cs_column *key_output(const grouping *g, int index, const cs_column *key)
     FOR_ELEMENTS(g, r, e, { int32_t k = (g)->gid[e]; __VA_ARGS__ })                   \
   }
 
-/* FOR_AGG binding v to each element's value as an int64_t, one loop per storage layout (no type test inside). */
-#define FOR_AGG_INT(g, c, k, v, ...)                                                        \
+/* FOR_AGG (binding k, r and e) with v bound to each element's value as an int64_t, one loop per storage layout (no
+   type test inside). */
+#define FOR_AGG_INT(g, c, k, r, e, v, ...)                                                  \
   do {                                                                                      \
     if ((c)->type == CS_LIST) {                                                             \
       FOR_AGG(g, c, k, r, e, { int64_t v = (c)->items[e]; __VA_ARGS__ })                    \
@@ -548,6 +556,14 @@ static cs_column *key_output(const grouping *g, int index, const cs_column *key)
     } else {                                                                                \
       FOR_AGG(g, c, k, r, e, { int64_t v = (c)->v.i32[r]; __VA_ARGS__ })                    \
     }                                                                                       \
+  } while (0)
+
+/* Inside FOR_AGG: prefetches, for writing, the entry of per-group array a that the element AHEAD places on will
+   update (group ids are per element under a list key, else per row). */
+#define PREFETCH_GROUP_ENTRY(g, r, e, a)                                              \
+  do {                                                                                \
+    int64_t i_ = ((g)->list ? (e) : (r)) + AHEAD;                                     \
+    if (i_ < ((g)->list ? (g)->m : (g)->n)) __builtin_prefetch(&(a)[(g)->gid[i_]], 1); \
   } while (0)
 
 static int64_t agg_elements(const grouping *g, const cs_column *c) {
@@ -572,24 +588,35 @@ static cs_column *agg_numeric(const grouping *g, cs_agg_kind kind, const cs_colu
   if (is_float && extreme) {
     FOR_AGG(g, c, k, r, e, {
       double v = c->v.f64[r];
+      PREFETCH_GROUP_ENTRY(g, r, e, cnt);
+      PREFETCH_GROUP_ENTRY(g, r, e, fext);
       if (cnt[k]++ == 0 || (want_max ? v > fext[k] : v < fext[k])) fext[k] = v;
     })
   } else if (is_float) {
     FOR_AGG(g, c, k, r, e, {
+      PREFETCH_GROUP_ENTRY(g, r, e, cnt);
+      PREFETCH_GROUP_ENTRY(g, r, e, fsum);
       fsum[k] += c->v.f64[r];
       cnt[k]++;
     })
   } else if (extreme) {
-    FOR_AGG_INT(g, c, k, v, {
+    FOR_AGG_INT(g, c, k, r, e, v, {
+      PREFETCH_GROUP_ENTRY(g, r, e, cnt);
+      PREFETCH_GROUP_ENTRY(g, r, e, iext);
       if (cnt[k]++ == 0 || (want_max ? v > iext[k] : v < iext[k])) iext[k] = v;
     });
   } else if (kind == CS_AGG_MEAN) {
-    FOR_AGG_INT(g, c, k, v, {
+    FOR_AGG_INT(g, c, k, r, e, v, {
+      PREFETCH_GROUP_ENTRY(g, r, e, cnt);
+      PREFETCH_GROUP_ENTRY(g, r, e, isum);
       isum[k] += v;
       cnt[k]++;
     });
   } else {
-    FOR_AGG_INT(g, c, k, v, { isum[k] += v; });
+    FOR_AGG_INT(g, c, k, r, e, v, {
+      PREFETCH_GROUP_ENTRY(g, r, e, isum);
+      isum[k] += v;
+    });
   }
   for (int64_t k = 0; k < g->ngroups; k++) {
     if (kind == CS_AGG_MEAN) out->v.f64[k] = cnt[k] ? (is_float ? fsum[k] : (double)isum[k]) / (double)cnt[k] : 0.0;
@@ -626,6 +653,7 @@ typedef struct bitmap_part {
   cs_column *out;
 } bitmap_part;
 
+#define PREFETCH_ROWS 32
 static void *bitmap_part_run(void *arg) {
   bitmap_part *p = arg;
   const grouping *g = p->g;
@@ -638,6 +666,10 @@ static void *bitmap_part_run(void *arg) {
     if (c->type == CS_LIST && c != g->list) { /* products per customer: skip other parts' rows whole */
       for (int64_t r = 0; r < g->n; r++) {
         int64_t k = g->gid[r];
+        if (r + PREFETCH_ROWS < g->n) {
+          int64_t kf = g->gid[r + PREFETCH_ROWS];
+          if (kf >= g0 && kf < g1) __builtin_prefetch(&bits[(uint64_t)kf * (uint64_t)words], 1);
+        }
         if (k < g0 || k >= g1) continue;
         for (int64_t e = c->offsets[r]; e < c->offsets[r + 1]; e++) MARK(k, (uint64_t)key_code(kc, r, e));
       }
@@ -1327,13 +1359,15 @@ cs_column *cs_list_distinct_lengths(const cs_column *list) {
   return out;
 }
 
-/* One part of a remap: rows r0 .. r1-1. Per row, values are deduplicated with a stamp array over the value range
-   (small: categories) and only the distinct ones are sorted; the part's values go to its own buffer and
-   offsets[r + 1] gets the part-relative end of row r. */
+/* One part of a remap: rows r0 .. r1-1. When the values span at most 64 (categories), a row's values are the bits
+   of the OR of its keys' masks, read out in ascending order; otherwise they are deduplicated with a stamp array over
+   the value range and only the distinct ones are sorted. The part's values go to its own buffer and offsets[r + 1]
+   gets the part-relative end of row r. */
 typedef struct remap_part {
   const cs_column *list;
   const int64_t *start; /* key k's values are mapped[start[k] .. start[k+1]) */
   const int32_t *mapped;
+  const uint64_t *mask; /* values within 64 of each other: key k's values as bits (v - vlo), else NULL */
   int64_t klo, range, vlo, vrange;
   int64_t r0, r1;
   int64_t *offsets;     /* the output's offsets (each part writes its own rows) */
@@ -1349,7 +1383,18 @@ static void *remap_part_run(void *arg) {
   int32_t *row = NULL;
   if (!stamp || grow_i32(&row, &rowcap, 1024) != 0) goto fail;
   for (int64_t i = 0; i < p->vrange; i++) stamp[i] = -1;
-  for (int64_t r = p->r0; r < p->r1; r++) {
+  for (int64_t r = p->r0; r < p->r1 && p->mask; r++) { /* few values (categories): a row is one OR of masks */
+    uint64_t bits = 0;
+    for (int64_t e = list->offsets[r]; e < list->offsets[r + 1]; e++) {
+      int64_t k = (int64_t)list->items[e] - p->klo;
+      if (k >= 0 && k < p->range) bits |= p->mask[k];
+    }
+    int64_t nrow = popcount64(bits);
+    if (nrow && grow_i32(&p->items, &p->cap, p->nitems + nrow) != 0) goto fail;
+    for (; bits; bits &= bits - 1) p->items[p->nitems++] = (int32_t)(p->vlo + __builtin_ctzll(bits));
+    p->offsets[r + 1] = p->nitems;
+  }
+  for (int64_t r = p->r0; r < p->r1 && !p->mask; r++) {
     int64_t nrow = 0;
     for (int64_t e = list->offsets[r]; e < list->offsets[r + 1]; e++) {
       int64_t k = (int64_t)list->items[e] - p->klo;
@@ -1383,6 +1428,7 @@ cs_column *cs_list_remap(const cs_column *list, const cs_column *keys, const cs_
   cs_column *out = NULL;
   int64_t *start = NULL, *cursor = NULL;
   int32_t *mapped = NULL;
+  uint64_t *mask = NULL;
   remap_part parts[MAX_PARTS];
   int nparts = nthreads < 1 ? 1 : nthreads > MAX_PARTS ? MAX_PARTS : nthreads;
   memset(parts, 0, sizeof parts);
@@ -1415,12 +1461,17 @@ cs_column *cs_list_remap(const cs_column *list, const cs_column *keys, const cs_
   memcpy(cursor, start, sizeof(int64_t) * ((size_t)range + 1));
   for (int64_t i = 0; i < np; i++)
     if (keys->v.i32[i] >= klo && keys->v.i32[i] <= khi) mapped[cursor[keys->v.i32[i] - klo]++] = values->v.i32[i];
+  if (vrange <= 64) {
+    if (!(mask = calloc((size_t)range + 1, sizeof(uint64_t)))) goto oom;
+    for (int64_t k = 0; k < range; k++)
+      for (int64_t j = start[k]; j < start[k + 1]; j++) mask[k] |= (uint64_t)1 << (mapped[j] - vlo);
+  }
   out = cs_column_new(CS_LIST, list->n);
   if (!out) goto oom;
   if (cs_column_nitems(list) < PARALLEL_MIN_ELEMENTS) nparts = 1;
   for (int i = 0; i < nparts; i++)
-    parts[i] = (remap_part){.list = list, .start = start, .mapped = mapped, .klo = klo, .range = range, .vlo = vlo,
-                            .vrange = vrange, .r0 = list->n * i / nparts, .r1 = list->n * (i + 1) / nparts,
+    parts[i] = (remap_part){.list = list, .start = start, .mapped = mapped, .mask = mask, .klo = klo, .range = range,
+                            .vlo = vlo, .vrange = vrange, .r0 = list->n * i / nparts, .r1 = list->n * (i + 1) / nparts,
                             .offsets = out->offsets};
   mc_parallel(nparts, remap_part_run, parts, sizeof parts[0]);
   int64_t total = 0;
@@ -1439,12 +1490,12 @@ cs_column *cs_list_remap(const cs_column *list, const cs_column *keys, const cs_
     base += parts[i].nitems;
   }
   for (int i = 0; i < nparts; i++) free(parts[i].items);
-  free(start), free(cursor), free(mapped);
+  free(start), free(cursor), free(mapped), free(mask);
   return out;
 oom:
   snprintf(err, errlen, "remap: out of memory");
   for (int i = 0; i < nparts; i++) free(parts[i].items);
-  free(start), free(cursor), free(mapped);
+  free(start), free(cursor), free(mapped), free(mask);
   cs_column_release(out);
   return NULL;
 }

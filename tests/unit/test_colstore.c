@@ -203,24 +203,39 @@ static void test_join(void) {
   cs_column_release(l), cs_column_release(r);
 }
 
-static void test_lists(void) {
-  cs_column *list = random_list_column(1000, 8, 1, 30);
-  cs_column *keys = random_int_column(60, 1, 35), *vals = random_int_column(60, 100, 110);
+/* remap against brute force, with values hi - lo + 1 apart: within 64 (a mask per key) or wider (stamps). */
+static void check_remap(const cs_column *list, int32_t lo, int32_t hi) {
+  cs_column *keys = random_int_column(60, 1, 35), *vals = random_int_column(60, lo, hi);
   char err[256];
-  cs_column *m = cs_list_remap(list, keys, vals, 2, err, sizeof err), *dl = cs_list_distinct_lengths(list);
+  cs_column *m = cs_list_remap(list, keys, vals, 2, err, sizeof err);
   CHECK(m != NULL, "remap: %s", err);
-  for (int64_t r = 0; r < list->n; r++) {
-    int want[111] = {0}, nwant = 0, seen[31] = {0}, nd = 0;
-    for (int64_t e = list->offsets[r]; e < list->offsets[r + 1]; e++) {
-      if (!seen[list->items[e]]++) nd++;
+  for (int64_t r = 0; m && r < list->n; r++) {
+    int want[400] = {0}, nwant = 0;
+    for (int64_t e = list->offsets[r]; e < list->offsets[r + 1]; e++)
       for (int k = 0; k < 60; k++)
         if (keys->v.i32[k] == list->items[e] && !want[vals->v.i32[k]]++) nwant++;
+    CHECK(m->offsets[r + 1] - m->offsets[r] == nwant, "remapped length of row %lld (values %d..%d)", (long long)r,
+          lo, hi);
+    for (int64_t e = m->offsets[r]; e < m->offsets[r + 1]; e++) {
+      CHECK(want[m->items[e]], "remapped value");
+      if (e > m->offsets[r]) CHECK(m->items[e] > m->items[e - 1], "remapped values distinct and ascending");
     }
-    CHECK(dl->v.i32[r] == nd, "distinct length of row %lld", (long long)r);
-    CHECK(m->offsets[r + 1] - m->offsets[r] == nwant, "remapped length of row %lld", (long long)r);
-    for (int64_t e = m->offsets[r]; e < m->offsets[r + 1]; e++) CHECK(want[m->items[e]], "remapped value");
   }
-  cs_column_release(m), cs_column_release(dl), cs_column_release(list), cs_column_release(keys), cs_column_release(vals);
+  cs_column_release(m), cs_column_release(keys), cs_column_release(vals);
+}
+
+static void test_lists(void) {
+  cs_column *list = random_list_column(1000, 8, 1, 30), *dl = cs_list_distinct_lengths(list);
+  for (int64_t r = 0; r < list->n; r++) {
+    int seen[31] = {0}, nd = 0;
+    for (int64_t e = list->offsets[r]; e < list->offsets[r + 1]; e++)
+      if (!seen[list->items[e]]++) nd++;
+    CHECK(dl->v.i32[r] == nd, "distinct length of row %lld", (long long)r);
+  }
+  check_remap(list, 100, 110);
+  check_remap(list, 100, 163);
+  check_remap(list, 100, 399);
+  cs_column_release(dl), cs_column_release(list);
 }
 
 static const char *write_file(const char *name, const char *text, size_t len) {
