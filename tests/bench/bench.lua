@@ -10,8 +10,8 @@ local json = require "mercado.json"
 local sys = require "mercado.sys"
 
 local FULL = 1108987
-local STAGES = { "ingest", "executive_summary", "analytics", "features", "kmeans", "fpgrowth", "customer_recs", "json",
-  "master" }
+local STAGES = { "ingest", "executive_summary", "analytics", "summary_analytics", "features", "kmeans", "fpgrowth",
+  "customer_recs", "json", "master" }
 
 local opts = { sizes = "0.1,1,10", reps = "3", out = "bench-results",
   cache = (os.getenv("XDG_CACHE_HOME") or ((os.getenv("HOME") or "/tmp") .. "/.cache")) .. "/mercado-bench" }

@@ -90,6 +90,8 @@ elseif stage == "json" then
   end
 elseif stage == "executive_summary" or stage == "analytics" or stage == "master" then
   run = function() flow(stage, stage == "master" and { "-p", "sync=false" } or nil) end
+elseif stage == "summary_analytics" then -- both flows over one load of the CSV files (issue 4's measure)
+  run = function() flow(sys.realpath(arg[0]:match("^(.*)/[^/]*$") or ".") .. "/summary_analytics.lua") end
 else
   error("unknown stage " .. tostring(stage))
 end
