@@ -168,24 +168,68 @@ static void test_group_by_list(void) {
   cs_column_release(cust), cs_column_release(list);
 }
 
-static void test_sort_and_take(void) {
-  int64_t n = 5000;
-  cs_column *a = random_int_column(n, 0, 20), *b = random_int_column(n, 0, 1000);
-  const cs_column *cols[2] = {a, b};
-  int desc[2] = {1, 0};
-  int64_t *perm = malloc(sizeof(int64_t) * (size_t)n);
-  CHECK(cs_sort_perm(cols, desc, 2, n, perm) == 0, "sort");
-  for (int64_t i = 1; i < n; i++) {
-    int64_t p = perm[i - 1], q = perm[i];
-    int ok = a->v.i32[p] > a->v.i32[q] || (a->v.i32[p] == a->v.i32[q] &&
-             (b->v.i32[p] < b->v.i32[q] || (b->v.i32[p] == b->v.i32[q] && p < q)));
-    CHECK(ok, "sorted order at %lld", (long long)i);
+/* Brute-force check of a sort: perm is a permutation, and each pair of neighbours is in order by the columns
+   (descending where asked), then by row: the unique stable order. */
+static void check_sorted(const cs_column *const *cols, const int *desc, int ncols, int64_t n, const int64_t *perm,
+                         const char *what) {
+  char *seen = calloc((size_t)n, 1);
+  int perm_ok = 1, order_ok = 1;
+  for (int64_t i = 0; i < n; i++) {
+    if (perm[i] < 0 || perm[i] >= n || seen[perm[i]]) perm_ok = 0;
+    else seen[perm[i]] = 1;
   }
-  cs_column *t = cs_column_take(b, perm, 10);
-  for (int i = 0; i < 10; i++) CHECK(t->v.i32[i] == b->v.i32[perm[i]], "take");
-  cs_column_release(t);
-  free(perm);
-  cs_column_release(a), cs_column_release(b);
+  CHECK(perm_ok, "%s: a permutation", what);
+  for (int64_t i = 1; perm_ok && i < n && order_ok; i++) {
+    int64_t p = perm[i - 1], q = perm[i];
+    int r = 0;
+    for (int k = 0; k < ncols && !r; k++) {
+      const cs_column *c = cols[k];
+      double a = c->type == CS_INT64 ? (double)c->v.i64[p] : c->type == CS_FLOAT64 ? c->v.f64[p] : c->v.i32[p];
+      double b = c->type == CS_INT64 ? (double)c->v.i64[q] : c->type == CS_FLOAT64 ? c->v.f64[q] : c->v.i32[q];
+      r = (a > b) - (a < b);
+      if (desc[k]) r = -r;
+    }
+    order_ok = r < 0 || (r == 0 && p < q);
+    CHECK(order_ok, "%s: sorted order at %lld", what, (long long)i);
+  }
+  free(seen);
+}
+
+/* Sorting: small tables (merge sort) and large ones (radix sort on packed integer keys, or merge sort when the
+   keys are not integers or too wide to pack), with ties, descending columns and negative values. */
+static void test_sort_and_take(void) {
+  int64_t sizes[] = {5000, 60000};
+  for (int si = 0; si < 2; si++) {
+    int64_t n = sizes[si];
+    cs_column *a = random_int_column(n, 0, 20), *b = random_int_column(n, -1000, 1000);
+    cs_column *w = cs_column_new(CS_INT64, n), *f = cs_column_new(CS_FLOAT64, n);
+    for (int64_t i = 0; i < n; i++) {
+      w->v.i64[i] = (int64_t)(rnd() >> 2) - ((int64_t)1 << 60) + rnd_range(0, 3); /* 62 bits of range */
+      f->v.f64[i] = rnd_range(0, 50) / 4.0;
+    }
+    int64_t *perm = malloc(sizeof(int64_t) * (size_t)n);
+    struct {
+      const cs_column *cols[3];
+      int desc[3], ncols;
+      const char *what;
+    } cases[] = {
+        {{a, b}, {1, 0}, 2, "int32 desc, int32 asc"},
+        {{b, a}, {0, 1}, 2, "negative asc, desc"},
+        {{a}, {0}, 1, "one column with ties"},
+        {{a, w}, {0, 1}, 2, "keys wider than 64 bits"},
+        {{w}, {1}, 1, "one 62-bit column"},
+        {{f, a}, {1, 0}, 2, "float64 then int32"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+      CHECK(cs_sort_perm(cases[k].cols, cases[k].desc, cases[k].ncols, n, perm) == 0, "sort");
+      check_sorted(cases[k].cols, cases[k].desc, cases[k].ncols, n, perm, cases[k].what);
+    }
+    cs_column *t = cs_column_take(b, perm, 10);
+    for (int i = 0; i < 10; i++) CHECK(t->v.i32[i] == b->v.i32[perm[i]], "take");
+    cs_column_release(t);
+    free(perm);
+    cs_column_release(a), cs_column_release(b), cs_column_release(w), cs_column_release(f);
+  }
 }
 
 static void test_join(void) {
