@@ -574,9 +574,18 @@ static const char *skip_preamble(reader *rd, chunk *ch, int capture) {
   return nl ? nl + 1 : ch->end;
 }
 
-/* Counting pass (direct mode): lines (an upper bound on kept rows) and, for list columns, half the bytes (an upper
-   bound on items: each takes a digit and a separator), so every chunk can write straight into its slice of the
-   final columns. The slices are closed up afterwards. */
+/* Bytes in p .. end-1 that separate list items: the list separator, space and tab (a loop the compiler
+   vectorises). */
+static int64_t count_separators(const char *p, const char *end, char list_sep) {
+  int64_t n = 0;
+  for (; p < end; p++) n += (*p == list_sep) | (*p == ' ') | (*p == '\t');
+  return n;
+}
+
+/* Counting pass (direct mode): lines (an upper bound on kept rows) and, for list columns, separator bytes plus
+   lines (an upper bound on items: a row's items are at most its separator runs plus one), so every chunk can
+   write straight into its slice of the final columns. The slices are closed up afterwards; a tight bound leaves
+   small gaps, so closing them moves data within pages already touched instead of faulting in new ones. */
 static void count_chunk(reader *rd, chunk *ch) {
   const char *p = ch->at_file_start ? skip_preamble(rd, ch, 0) : ch->begin;
   int64_t lines = 0;
@@ -588,7 +597,8 @@ static void count_chunk(reader *rd, chunk *ch) {
   }
   ch->est_rows = lines;
   for (int c = 0; c < rd->opt->ncols; c++)
-    if (rd->opt->cols[c].type == CS_LIST && !rd->opt->cols[c].skip) ch->est_items[c] = (ch->end - ch->begin) / 2 + 1;
+    if (rd->opt->cols[c].type == CS_LIST && !rd->opt->cols[c].skip)
+      ch->est_items[c] = count_separators(ch->begin, ch->end, rd->opt->cols[c].list_sep) + lines + 1;
 }
 
 /* Drops a parsed chunk's pages of the mapped file from our memory (they stay in the page cache): the file never
