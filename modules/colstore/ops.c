@@ -142,6 +142,49 @@ static inline int64_t key_code(const keycodes *k, int64_t r, int64_t e) {
   return lo;
 }
 
+/* ---- radix sort ---- */
+
+#define RADIX_BITS 11
+/* Wide composite keys of up to this many elements are grouped by sorting their codes (four arrays of 8 bytes per
+   element while it runs), more by a hash map. */
+#define RADIX_GROUP_ELEMENTS ((int64_t)1 << 22)
+
+/* Sorts the pairs (key[i], val[i]), i < n, by the low `bits` bits of key: a least-significant-digit radix sort,
+   stable, so pairs with equal keys keep their order. 0, or -1 when out of memory. */
+static int radix_sort_pairs(uint64_t *key, int64_t *val, int64_t n, int bits) {
+  uint64_t *key2 = mc_malloc_huge(sizeof(uint64_t) * (size_t)(n > 0 ? n : 1));
+  int64_t *val2 = mc_malloc_huge(sizeof(int64_t) * (size_t)(n > 0 ? n : 1));
+  if (!key2 || !val2) {
+    free(key2), free(val2);
+    return -1;
+  }
+  uint64_t *kfrom = key, *kto = key2;
+  int64_t *from = val, *to = val2;
+  for (int shift = 0; shift < bits; shift += RADIX_BITS) {
+    int64_t count[1 << RADIX_BITS] = {0};
+    const uint64_t mask = (1 << RADIX_BITS) - 1;
+    for (int64_t i = 0; i < n; i++) count[(kfrom[i] >> shift) & mask]++;
+    for (int64_t d = 0, at = 0; d <= (int64_t)mask; d++) {
+      int64_t c = count[d];
+      count[d] = at, at += c;
+    }
+    for (int64_t i = 0; i < n; i++) {
+      int64_t at = count[(kfrom[i] >> shift) & mask]++;
+      kto[at] = kfrom[i], to[at] = from[i];
+    }
+    uint64_t *kt = kfrom;
+    kfrom = kto, kto = kt;
+    int64_t *t = from;
+    from = to, to = t;
+  }
+  if (kfrom != key) {
+    memcpy(key, kfrom, sizeof(uint64_t) * (size_t)n);
+    memcpy(val, from, sizeof(int64_t) * (size_t)n);
+  }
+  free(key2), free(val2);
+  return 0;
+}
+
 /* ---- grouping ---- */
 
 typedef struct grouping {
@@ -436,6 +479,29 @@ static int grouping_build(grouping *g, keycodes *kc, int nkeys, int need_gid, in
     g->ngroups = ng;
     for (int64_t e = 0; e < g->m; e++) g->gid[e] = slot[g->gid[e]];
     free(slot);
+  } else if (g->m <= RADIX_GROUP_ELEMENTS) {
+    /* sort the elements' composite codes (a radix sort: linear) and number the distinct ones in order */
+    uint64_t *code = mc_malloc_huge(sizeof(uint64_t) * (size_t)(g->m + 1));
+    int64_t *elem = mc_malloc_huge(sizeof(int64_t) * (size_t)(g->m + 1));
+    if (!code || !elem) {
+      free(code), free(elem);
+      goto oom;
+    }
+    FOR_ELEMENTS(g, r, e, {
+      code[e] = COMPOSITE(r, e);
+      elem[e] = e;
+    })
+    if (radix_sort_pairs(code, elem, g->m, 64 - __builtin_clzll(span - 1)) != 0) {
+      free(code), free(elem);
+      goto oom;
+    }
+    int64_t ng = 0;
+    for (int64_t i = 0; i < g->m; i++) {
+      ng += i == 0 || code[i] != code[i - 1];
+      g->gid[elem[i]] = (int32_t)(ng - 1);
+    }
+    g->ngroups = ng;
+    free(code), free(elem);
   } else {
     u64map h = {0};
     FOR_ELEMENTS(g, r, e, {
@@ -1083,7 +1149,6 @@ static void merge_sort(const sortctx *s, int64_t *a, int64_t *tmp, int64_t n) {
    mirrored, and a least-significant-digit radix sort, stable, keeps rows with equal keys in row order, exactly the
    order of merge_sort. Below this many rows the merge sort is as fast. */
 #define RADIX_MIN_ROWS 4096
-#define RADIX_BITS 11
 
 static int is_integer_type(cs_type t) {
   return t == CS_INT32 || t == CS_INT64 || t == CS_DATE;
@@ -1111,12 +1176,8 @@ static int radix_sort_perm(const cs_column *const *cols, const int *desc, int nc
     total += width[i];
   }
   if (total > 64) return 1;
-  uint64_t *key = mc_malloc_huge(sizeof(uint64_t) * (size_t)n), *key2 = mc_malloc_huge(sizeof(uint64_t) * (size_t)n);
-  int64_t *spare = mc_malloc_huge(sizeof(int64_t) * (size_t)n);
-  if (!key || !key2 || !spare) {
-    free(key), free(key2), free(spare);
-    return -1;
-  }
+  uint64_t *key = mc_malloc_huge(sizeof(uint64_t) * (size_t)n);
+  if (!key) return -1;
   for (int64_t r = 0; r < n; r++) key[r] = 0, perm[r] = r;
   for (int i = 0; i < ncols; i++) {
     if (!width[i]) continue;
@@ -1126,27 +1187,9 @@ static int radix_sort_perm(const cs_column *const *cols, const int *desc, int nc
       key[r] = (width[i] < 64 ? key[r] << width[i] : 0) | code;
     }
   }
-  int64_t *from = perm, *to = spare;
-  for (int shift = 0; shift < total; shift += RADIX_BITS) {
-    int64_t count[1 << RADIX_BITS] = {0};
-    const uint64_t mask = (1 << RADIX_BITS) - 1;
-    for (int64_t r = 0; r < n; r++) count[(key[r] >> shift) & mask]++;
-    for (int64_t d = 0, at = 0; d <= (int64_t)mask; d++) {
-      int64_t rows = count[d];
-      count[d] = at, at += rows;
-    }
-    for (int64_t r = 0; r < n; r++) {
-      int64_t at = count[(key[r] >> shift) & mask]++;
-      key2[at] = key[r], to[at] = from[r];
-    }
-    uint64_t *k = key;
-    key = key2, key2 = k;
-    int64_t *t = from;
-    from = to, to = t;
-  }
-  if (from != perm) memcpy(perm, from, sizeof(int64_t) * (size_t)n);
-  free(key), free(key2), free(spare);
-  return 0;
+  int rc = radix_sort_pairs(key, perm, n, total);
+  free(key);
+  return rc;
 }
 
 int cs_sort_perm(const cs_column *const *cols, const int *desc, int ncols, int64_t n, int64_t *perm) {

@@ -121,6 +121,49 @@ static void test_group_by(int32_t klo, int32_t khi) {
   cs_column_release(a), cs_column_release(b), cs_column_release(x), cs_column_release(y);
 }
 
+/* A (key a, key b, row) triple, for the independent grouping in test_group_by_wide. */
+typedef struct key_row {
+  int32_t a, b;
+  int64_t row;
+} key_row;
+
+static int cmp_key_row(const void *x, const void *y) {
+  const key_row *p = x, *q = y;
+  if (p->a != q->a) return p->a < q->a ? -1 : 1;
+  if (p->b != q->b) return p->b < q->b ? -1 : 1;
+  return (p->row > q->row) - (p->row < q->row);
+}
+
+/* group_by on two keys whose combined range is too wide for direct arrays: up to a few million elements the
+   composite codes are radix-sorted, beyond that hashed. Both are checked against qsort of the (a, b) pairs: groups
+   in key order, count and sum per group. */
+static void test_group_by_wide(int64_t n) {
+  cs_column *a = random_int_column(n, -3000000, 3000000), *b = random_int_column(n, 0, 2000000);
+  cs_column *x = random_int_column(n, -50, 50);
+  for (int64_t i = 0; i < n; i += 3) a->v.i32[i] = a->v.i32[i / 2], b->v.i32[i] = b->v.i32[i / 2]; /* repeats */
+  const cs_column *keys[2] = {a, b};
+  cs_agg aggs[2] = {{CS_AGG_COUNT, NULL}, {CS_AGG_SUM, x}};
+  cs_column *out[4];
+  char err[256];
+  CHECK(cs_group_by(keys, 2, aggs, 2, 2, out, err, sizeof err) == 0, "wide group_by: %s", err);
+  key_row *kr = malloc(sizeof(key_row) * (size_t)n);
+  for (int64_t i = 0; i < n; i++) kr[i] = (key_row){a->v.i32[i], b->v.i32[i], i};
+  qsort(kr, (size_t)n, sizeof kr[0], cmp_key_row);
+  int64_t k = 0, ok = 1;
+  for (int64_t i = 0; i < n && ok; k++) {
+    int64_t j = i, sum = 0;
+    while (j < n && kr[j].a == kr[i].a && kr[j].b == kr[i].b) sum += x->v.i32[kr[j++].row];
+    ok = k < out[0]->n && out[0]->v.i32[k] == kr[i].a && out[1]->v.i32[k] == kr[i].b && out[2]->v.i64[k] == j - i &&
+         out[3]->v.i64[k] == sum;
+    CHECK(ok, "wide group %lld of %lld elements: keys, count and sum", (long long)k, (long long)n);
+    i = j;
+  }
+  CHECK(!ok || k == out[0]->n, "wide group_by: %lld groups, want %lld", (long long)out[0]->n, (long long)k);
+  free(kr);
+  for (int i = 0; i < 4; i++) cs_column_release(out[i]);
+  cs_column_release(a), cs_column_release(b), cs_column_release(x);
+}
+
 /* Grouping by a scalar key with a list column in the aggregates: count counts rows, list aggregates see the items
    of each row in its group; and grouping by the list itself counts items per value. */
 static void test_group_by_list(void) {
@@ -389,6 +432,8 @@ int main(void) {
   test_calendar();
   test_group_by(0, 9);
   test_group_by(-5, 1 << 26); /* wide keys: rank-based codes */
+  test_group_by_wide(20000);          /* sorted composite codes */
+  test_group_by_wide((1 << 22) + 5000); /* hashed composite codes */
   test_group_by_list();
   test_sort_and_take();
   test_join();
