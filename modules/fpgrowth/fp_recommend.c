@@ -376,10 +376,6 @@ static void put_rec(cust_job *j, int64_t row, int32_t rank, int32_t product, int
   o->row[i] = row;
   o->rank[i] = rank;
   o->product[i] = product;
-  o->score[i] = j->x->score[q];
-  o->confidence[i] = j->r->confidence[q];
-  o->lift[i] = j->r->lift[q];
-  o->support[i] = j->r->support[q];
   o->rule[i] = q;
 }
 
@@ -593,10 +589,6 @@ void fp_recs_free(fp_recs *x) {
   free(x->row);
   free(x->rank);
   free(x->product);
-  free(x->score);
-  free(x->confidence);
-  free(x->lift);
-  free(x->support);
   free(x->rule);
   memset(x, 0, sizeof *x);
 }
@@ -607,15 +599,8 @@ static fp_status recs_alloc(fp_recs *out, int64_t n) {
   out->row = mc_malloc_huge(nn * sizeof *out->row);
   out->rank = mc_malloc_huge(nn * sizeof *out->rank);
   out->product = mc_malloc_huge(nn * sizeof *out->product);
-  out->score = mc_malloc_huge(nn * sizeof *out->score);
-  out->confidence = mc_malloc_huge(nn * sizeof *out->confidence);
-  out->lift = mc_malloc_huge(nn * sizeof *out->lift);
-  out->support = mc_malloc_huge(nn * sizeof *out->support);
   out->rule = mc_malloc_huge(nn * sizeof *out->rule);
-  return out->row && out->rank && out->product && out->score && out->confidence && out->lift && out->support &&
-                 out->rule
-             ? FP_OK
-             : FP_ENOMEM;
+  return out->row && out->rank && out->product && out->rule ? FP_OK : FP_ENOMEM;
 }
 
 /* Moves each job's rows down to follow the previous job's, in place. */
@@ -626,10 +611,6 @@ static void gather(cust_job *jobs, int nt, fp_recs *out) {
       memmove(out->row + to, out->row + from, k * sizeof *out->row);
       memmove(out->rank + to, out->rank + from, k * sizeof *out->rank);
       memmove(out->product + to, out->product + from, k * sizeof *out->product);
-      memmove(out->score + to, out->score + from, k * sizeof *out->score);
-      memmove(out->confidence + to, out->confidence + from, k * sizeof *out->confidence);
-      memmove(out->lift + to, out->lift + from, k * sizeof *out->lift);
-      memmove(out->support + to, out->support + from, k * sizeof *out->support);
       memmove(out->rule + to, out->rule + from, k * sizeof *out->rule);
     }
     out->n += jobs[t].n;

@@ -136,9 +136,8 @@ typedef struct fp_recs {
   int64_t *row;       /* 0-based customer index (row of the owned column) */
   int32_t *rank;      /* 1-based */
   int32_t *product;
-  double *score;      /* lift * confidence of the chosen rule */
-  double *confidence, *lift, *support;
-  int64_t *rule;      /* 0-based rule index: its antecedent is the "based on" list */
+  int64_t *rule;      /* 0-based index of the chosen rule: its score (lift * confidence), confidence, lift and
+                         support are the recommendation's, its antecedent the "based on" list */
 } fp_recs;
 
 /* For each customer (a list of owned products, in any order, duplicates allowed) collects the consequent items

@@ -52,10 +52,12 @@
 #include "colstore.h"
 #include "colstore_lua.h"
 #include "fpgrowth.h"
+#include "hugepages.h"
 #include "json.h"
 #include "lauxlib.h"
 #include "lua.h"
 #include "mercado_runtime.h"
+#include "parallel.h"
 
 #define ITEMSETS_MT "mercado.Itemsets"
 #define RULES_MT "mercado.Rules"
@@ -521,12 +523,45 @@ static void rec_opts(lua_State *L, int opts, fp_rec_opts *o) {
   o->cancelled = mercado_interrupted;
 }
 
-/* Adds the float64 column values[0..n) to the table at tidx. */
-static void add_f64(lua_State *L, int tidx, const char *name, const double *v, int64_t n) {
-  cs_column *c = cs_lua_newcolumn(L, CS_FLOAT64, n);
-  if (n) memcpy(c->v.f64, v, sizeof(double) * (size_t)n);
+/* The columns of recommend_customers' table for rows [lo, hi), filled by one thread: everything about a
+   recommendation but its customer, rank and product comes from its rule. */
+typedef struct recs_fill {
+  const fp_recs *x;
+  const fp_rules *r;
+  const cs_column *ids; /* the customers' ids, or NULL */
+  cs_column *id, *row, *rank, *product, *score, *confidence, *lift, *support, *rule, *based;
+  int64_t lo, hi, at;   /* at: the first based_on item of row lo */
+} recs_fill;
+
+static void *fill_recs(void *arg) {
+  recs_fill *f = arg;
+  const fp_recs *x = f->x;
+  const fp_rules *r = f->r;
+  int64_t k = f->at;
+  for (int64_t i = f->lo; i < f->hi; i++) {
+    int64_t q = x->rule[i];
+    if (f->id && f->ids->type == CS_INT32) f->id->v.i32[i] = f->ids->v.i32[x->row[i]];
+    else if (f->id) f->id->v.i64[i] = f->ids->v.i64[x->row[i]];
+    f->row->v.i64[i] = x->row[i] + 1;
+    f->rank->v.i32[i] = x->rank[i];
+    f->product->v.i32[i] = x->product[i];
+    f->score->v.f64[i] = r->lift[q] * r->confidence[q];
+    f->confidence->v.f64[i] = r->confidence[q];
+    f->lift->v.f64[i] = r->lift[q];
+    f->support->v.f64[i] = r->support[q];
+    f->rule->v.i64[i] = q + 1;
+    for (int64_t j = r->a_off[q]; j < r->a_off[q + 1]; j++) f->based->items[k++] = r->a_items[j];
+    f->based->offsets[i + 1] = k;
+  }
+  return NULL;
+}
+
+/* Adds a new column of n rows named name to the table at tidx; returns it. */
+static cs_column *add_column(lua_State *L, int tidx, const char *name, cs_type type, int64_t n) {
+  cs_column *c = cs_lua_newcolumn(L, type, n);
   cs_lua_table_add(L, tidx, name, -1);
   lua_pop(L, 1);
+  return c;
 }
 
 /* fpg.recommend_customers(rules, owned [, opts]) */
@@ -549,52 +584,36 @@ static int l_recommend_customers(lua_State *L) {
   fp_status st = fp_recommend_customers(r, &owned, &o, x);
   if (st != FP_OK) return fail(L, "recommend_customers", st);
   int64_t n = x->n;
-  cs_lua_newtable(L, 10);
-  int t = lua_gettop(L);
-  if (ids) {
-    cs_column *c = cs_lua_newcolumn(L, ids->type, n);
-    for (int64_t i = 0; i < n; i++)
-      if (ids->type == CS_INT32) c->v.i32[i] = ids->v.i32[x->row[i]];
-      else c->v.i64[i] = ids->v.i64[x->row[i]];
-    cs_lua_table_add(L, t, "customer_id", -1);
-    lua_pop(L, 1);
-  }
-  cs_column *row = cs_lua_newcolumn(L, CS_INT64, n);
-  for (int64_t i = 0; i < n; i++) row->v.i64[i] = x->row[i] + 1;
-  cs_lua_table_add(L, t, "row", -1);
-  lua_pop(L, 1);
-  cs_column *rank = cs_lua_newcolumn(L, CS_INT32, n);
-  if (n) memcpy(rank->v.i32, x->rank, sizeof(int32_t) * (size_t)n);
-  cs_lua_table_add(L, t, "rank", -1);
-  lua_pop(L, 1);
-  cs_column *product = cs_lua_newcolumn(L, CS_INT32, n);
-  if (n) memcpy(product->v.i32, x->product, sizeof(int32_t) * (size_t)n);
-  cs_lua_table_add(L, t, "product", -1);
-  lua_pop(L, 1);
-  add_f64(L, t, "score", x->score, n);
-  add_f64(L, t, "confidence", x->confidence, n);
-  add_f64(L, t, "lift", x->lift, n);
-  add_f64(L, t, "support", x->support, n);
-  cs_column *rule = cs_lua_newcolumn(L, CS_INT64, n);
+  int nt = n < 65536 ? 1 : o.threads < 1 ? 1 : o.threads > MC_MAX_PARTS ? MC_MAX_PARTS : o.threads;
+  recs_fill part[MC_MAX_PARTS];
+  /* each part's rows, and where its based_on items start */
   int64_t total = 0;
-  for (int64_t i = 0; i < n; i++) {
-    rule->v.i64[i] = x->rule[i] + 1;
-    total += r->a_off[x->rule[i] + 1] - r->a_off[x->rule[i]];
+  for (int t = 0, i = 0; t < nt; t++) {
+    part[t] = (recs_fill){.x = x, .r = r, .ids = ids, .lo = n * t / nt, .hi = n * (t + 1) / nt, .at = total};
+    for (; i < part[t].hi; i++) total += r->a_off[x->rule[i] + 1] - r->a_off[x->rule[i]];
   }
-  cs_lua_table_add(L, t, "rule", -1);
-  lua_pop(L, 1);
-  cs_column *based = cs_lua_newcolumn(L, CS_LIST, n);
-  int32_t *items = malloc(sizeof(int32_t) * (size_t)(total + 1));
+  cs_lua_newtable(L, 10);
+  int tidx = lua_gettop(L);
+  recs_fill cols = {0};
+  if (ids) cols.id = add_column(L, tidx, "customer_id", ids->type, n);
+  cols.row = add_column(L, tidx, "row", CS_INT64, n);
+  cols.rank = add_column(L, tidx, "rank", CS_INT32, n);
+  cols.product = add_column(L, tidx, "product", CS_INT32, n);
+  cols.score = add_column(L, tidx, "score", CS_FLOAT64, n);
+  cols.confidence = add_column(L, tidx, "confidence", CS_FLOAT64, n);
+  cols.lift = add_column(L, tidx, "lift", CS_FLOAT64, n);
+  cols.support = add_column(L, tidx, "support", CS_FLOAT64, n);
+  cols.rule = add_column(L, tidx, "rule", CS_INT64, n);
+  cols.based = add_column(L, tidx, "based_on", CS_LIST, n);
+  int32_t *items = mc_malloc_huge(sizeof(int32_t) * (size_t)(total + 1));
   if (!items) return luaL_error(L, "fpgrowth.recommend_customers: not enough memory");
-  cs_column_set_items(based, items);
-  based->offsets[0] = 0;
-  for (int64_t i = 0, k = 0; i < n; i++) {
-    int64_t q = x->rule[i];
-    for (int64_t j = r->a_off[q]; j < r->a_off[q + 1]; j++) items[k++] = r->a_items[j];
-    based->offsets[i + 1] = k;
+  cs_column_set_items(cols.based, items);
+  for (int t = 0; t < nt; t++) {
+    part[t].id = cols.id, part[t].row = cols.row, part[t].rank = cols.rank, part[t].product = cols.product;
+    part[t].score = cols.score, part[t].confidence = cols.confidence, part[t].lift = cols.lift;
+    part[t].support = cols.support, part[t].rule = cols.rule, part[t].based = cols.based;
   }
-  cs_lua_table_add(L, t, "based_on", -1);
-  lua_pop(L, 1);
+  mc_parallel(nt, fill_recs, part, sizeof *part);
   return 1;
 }
 

@@ -368,6 +368,26 @@ do
     local t2 = fpg.recommend_customers(rules, owned, {top = 3, max_rules = max_rules, threads = 1})
     check(#t2 == #t and t2:names()[1] == "row", "recommend_customers without ids")
   end
+  -- enough rows for the table to be filled in parts on two threads: the same columns as one thread's
+  local many, many_ids = {}, {}
+  for c = 1, 40000 do
+    local o = {}
+    for _ = 1, 1 + r(5) do o[#o + 1] = 10 * (1 + r(7)) end
+    many[c], many_ids[c] = o, 7 * c
+  end
+  local col = cs.column("list<int32>", many)
+  local one = fpg.recommend_customers(rules, col, {top = 3, ids = cs.column("int32", many_ids), threads = 1})
+  local two = fpg.recommend_customers(rules, col, {top = 3, ids = cs.column("int32", many_ids), threads = 2})
+  check(#one > 65536 and #two == #one, "recommend_customers: %d rows with 1 thread, %d with 2", #one, #two)
+  for _, name in ipairs(one:names()) do
+    local a, b = one:column(name):totable(), two:column(name):totable()
+    local same = #a == #b
+    for i = 1, #a do
+      if not same then break end
+      same = name == "based_on" and key(a[i]) == key(b[i]) or name ~= "based_on" and a[i] == b[i]
+    end
+    check(same, "recommend_customers: column %s differs between 1 and 2 threads", name)
+  end
   -- products
   local recs = fpg.recommend_products(rules, {top = 2})
   local want = {}
