@@ -54,10 +54,10 @@ local Statistic = json.shape { "cluster", "n_customers", "avg_frequency", "avg_u
 local function build_features(ds)
   local per, owned = dataset.customers(ds), dataset.owned_products(ds)
   local pairs_ = catalog.pairs(ds)
-  local categories = owned:remap(pairs_:column("product_id"), pairs_:column("category_id"))
+  local ncategories = owned:remap_lengths(pairs_:column("product_id"), pairs_:column("category_id"))
   return cs.table { { "customer_id", per:column("customer_id") }, { "frequency", per:column("baskets") },
     { "unique_products", owned:lengths() }, { "total_volume", per:column("units") },
-    { "unique_categories", categories:lengths() } }
+    { "unique_categories", ncategories } }
 end
 
 -- Cluster statistics per (raw) label, and the renumbering that orders clusters by average volume ascending

@@ -13,7 +13,8 @@
 **   t:column("products"):value_counts():rows(10)      -- {{value = 5, count = 300526}, ...}
 **
 ** Column methods: #c, c:type(), c:get(i), c:totable([n]), c:sum(), c:min(), c:max(), c:nitems(),
-**   c:lengths(), c:distinct_lengths(), c:explode(), c:remap(keys, values), c:value_counts(),
+**   c:lengths(), c:distinct_lengths(), c:explode(), c:remap(keys, values), c:remap_lengths(keys, values),
+**   c:value_counts(),
 **   c:year(), c:month(), c:day(), c:iso_year(), c:iso_week(), c:day_of_week()  (1 = Sunday)
 ** Table methods: #t, t:names(), t:column(name) (also t[name]), t:select(names), t:with(name, col),
 **   t:rename(old, new), t:rows([n [, offset]]), t:head(n), t:sort(spec), t:top(k, spec), t:filter(conds),
@@ -774,18 +775,23 @@ static int col_iso_year(lua_State *L) { return date_part(L, CS_ISO_YEAR, "iso_ye
 static int col_iso_week(lua_State *L) { return date_part(L, CS_ISO_WEEK, "iso_week"); }
 static int col_day_of_week(lua_State *L) { return date_part(L, CS_DAY_OF_WEEK, "day_of_week"); }
 
-/* c:remap(keys, values) -> list column: each item replaced by its mapped values (distinct, sorted per row). */
-static int col_remap(lua_State *L) {
-  cs_column *list = check_type(L, 1, CS_LIST, "remap");
+/* c:remap(keys, values) -> list column: each item replaced by its mapped values (distinct, sorted per row);
+   c:remap_lengths(keys, values) -> int32 column: the number of those values per row, without the lists. */
+static int remap_column(lua_State *L, const char *op, int count_only) {
+  cs_column *list = check_type(L, 1, CS_LIST, op);
   cs_column *keys = cs_lua_checkcolumn(L, 2), *vals = cs_lua_checkcolumn(L, 3);
   if (keys->type != CS_INT32 || vals->type != CS_INT32 || keys->n != vals->n)
-    return luaL_error(L, "remap: keys and values must be int32 columns of equal length");
+    return luaL_error(L, "%s: keys and values must be int32 columns of equal length", op);
   char err[256];
   column_ud *slot = push_column_slot(L);
-  slot->c = cs_list_remap(list, keys, vals, mercado_threads(), err, sizeof err);
+  slot->c = count_only ? cs_list_remap_lengths(list, keys, vals, mercado_threads(), err, sizeof err)
+                       : cs_list_remap(list, keys, vals, mercado_threads(), err, sizeof err);
   if (!slot->c) return luaL_error(L, "%s", err);
   return 1;
 }
+
+static int col_remap(lua_State *L) { return remap_column(L, "remap", 0); }
+static int col_remap_lengths(lua_State *L) { return remap_column(L, "remap_lengths", 1); }
 
 /* ---- table methods ---- */
 
@@ -1427,6 +1433,7 @@ static const luaL_Reg column_methods[] = {
   {"nitems", col_nitems},       {"lengths", col_lengths},
   {"distinct_lengths", col_distinct_lengths},
   {"explode", col_explode},     {"remap", col_remap},
+  {"remap_lengths", col_remap_lengths},
   {"value_counts", col_value_counts},
   {"year", col_year},           {"month", col_month},
   {"day", col_day},             {"iso_year", col_iso_year},

@@ -1489,6 +1489,7 @@ typedef struct remap_part {
   int64_t klo, range, vlo, vrange;
   int64_t r0, r1;
   int64_t *offsets;     /* the output's offsets (each part writes its own rows) */
+  int32_t *lengths;     /* or, when only the counts are wanted, the number of values of each row */
   int32_t *items;
   int64_t nitems, cap;
   int failed;
@@ -1508,6 +1509,10 @@ static void *remap_part_run(void *arg) {
       if (k >= 0 && k < p->range) bits |= p->mask[k];
     }
     int64_t nrow = popcount64(bits);
+    if (p->lengths) {
+      p->lengths[r] = (int32_t)nrow;
+      continue;
+    }
     if (nrow && grow_i32(&p->items, &p->cap, p->nitems + nrow) != 0) goto fail;
     for (; bits; bits &= bits - 1) p->items[p->nitems++] = (int32_t)(p->vlo + __builtin_ctzll(bits));
     p->offsets[r + 1] = p->nitems;
@@ -1521,9 +1526,17 @@ static void *remap_part_run(void *arg) {
         int32_t v = p->mapped[j];
         if (stamp[v - p->vlo] == r) continue;
         stamp[v - p->vlo] = r;
+        if (p->lengths) {
+          nrow++;
+          continue;
+        }
         if (nrow == rowcap && grow_i32(&row, &rowcap, nrow + 1) != 0) goto fail;
         row[nrow++] = v;
       }
+    }
+    if (p->lengths) {
+      p->lengths[r] = (int32_t)nrow;
+      continue;
     }
     sort_small_i32(row, (size_t)nrow);
     if (nrow && grow_i32(&p->items, &p->cap, p->nitems + nrow) != 0) goto fail;
@@ -1539,8 +1552,9 @@ fail:
   return NULL;
 }
 
-cs_column *cs_list_remap(const cs_column *list, const cs_column *keys, const cs_column *values, int nthreads,
-                         char *err, size_t errlen) {
+/* cs_list_remap, or with count_only cs_list_remap_lengths. */
+static cs_column *remap(const cs_column *list, const cs_column *keys, const cs_column *values, int nthreads,
+                        int count_only, char *err, size_t errlen) {
   /* CSR of key -> values over the key range, then the rows in contiguous parts, one per thread */
   int64_t np = keys->n;
   cs_column *out = NULL;
@@ -1584,18 +1598,22 @@ cs_column *cs_list_remap(const cs_column *list, const cs_column *keys, const cs_
     for (int64_t k = 0; k < range; k++)
       for (int64_t j = start[k]; j < start[k + 1]; j++) mask[k] |= (uint64_t)1 << (mapped[j] - vlo);
   }
-  out = cs_column_new(CS_LIST, list->n);
+  out = cs_column_new(count_only ? CS_INT32 : CS_LIST, list->n);
   if (!out) goto oom;
   if (cs_column_nitems(list) < PARALLEL_MIN_ELEMENTS) nparts = 1;
   for (int i = 0; i < nparts; i++)
     parts[i] = (remap_part){.list = list, .start = start, .mapped = mapped, .mask = mask, .klo = klo, .range = range,
                             .vlo = vlo, .vrange = vrange, .r0 = list->n * i / nparts, .r1 = list->n * (i + 1) / nparts,
-                            .offsets = out->offsets};
+                            .offsets = out->offsets, .lengths = count_only ? out->v.i32 : NULL};
   mc_parallel(nparts, remap_part_run, parts, sizeof parts[0]);
   int64_t total = 0;
   for (int i = 0; i < nparts; i++) {
     if (parts[i].failed) goto oom;
     total += parts[i].nitems;
+  }
+  if (count_only) {
+    free(start), free(cursor), free(mapped), free(mask);
+    return out;
   }
   int32_t *items = mc_malloc_huge(sizeof(int32_t) * (size_t)total);
   if (!items) goto oom;
@@ -1616,6 +1634,16 @@ oom:
   free(start), free(cursor), free(mapped), free(mask);
   cs_column_release(out);
   return NULL;
+}
+
+cs_column *cs_list_remap(const cs_column *list, const cs_column *keys, const cs_column *values, int nthreads,
+                         char *err, size_t errlen) {
+  return remap(list, keys, values, nthreads, 0, err, errlen);
+}
+
+cs_column *cs_list_remap_lengths(const cs_column *list, const cs_column *keys, const cs_column *values, int nthreads,
+                                 char *err, size_t errlen) {
+  return remap(list, keys, values, nthreads, 1, err, errlen);
 }
 
 /* ---- sampling ---- */

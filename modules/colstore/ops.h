@@ -77,6 +77,9 @@ cs_column *cs_list_explode(const cs_column *list);
    to nthreads threads; the result does not depend on it. */
 cs_column *cs_list_remap(const cs_column *list, const cs_column *keys, const cs_column *values, int nthreads,
                          char *err, size_t errlen);
+/* The lengths (int32) of cs_list_remap's rows, without building them. */
+cs_column *cs_list_remap_lengths(const cs_column *list, const cs_column *keys, const cs_column *values, int nthreads,
+                                 char *err, size_t errlen);
 /* Row index of each list item (int64 offsets expanded), used to repeat other columns when exploding. */
 int64_t *cs_list_item_rows(const cs_column *list);
 

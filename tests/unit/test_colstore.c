@@ -290,12 +290,14 @@ static void test_join(void) {
   cs_column_release(l), cs_column_release(r);
 }
 
-/* remap against brute force, with values hi - lo + 1 apart: within 64 (a mask per key) or wider (stamps). */
+/* remap and remap_lengths against brute force, with values hi - lo + 1 apart: within 64 (a mask per key) or
+   wider (stamps). */
 static void check_remap(const cs_column *list, int32_t lo, int32_t hi) {
   cs_column *keys = random_int_column(60, 1, 35), *vals = random_int_column(60, lo, hi);
   char err[256];
   cs_column *m = cs_list_remap(list, keys, vals, 2, err, sizeof err);
-  CHECK(m != NULL, "remap: %s", err);
+  cs_column *len = cs_list_remap_lengths(list, keys, vals, 2, err, sizeof err);
+  CHECK(m != NULL && len != NULL && len->type == CS_INT32 && len->n == list->n, "remap: %s", err);
   for (int64_t r = 0; m && r < list->n; r++) {
     int want[400] = {0}, nwant = 0;
     for (int64_t e = list->offsets[r]; e < list->offsets[r + 1]; e++)
@@ -303,12 +305,13 @@ static void check_remap(const cs_column *list, int32_t lo, int32_t hi) {
         if (keys->v.i32[k] == list->items[e] && !want[vals->v.i32[k]]++) nwant++;
     CHECK(m->offsets[r + 1] - m->offsets[r] == nwant, "remapped length of row %lld (values %d..%d)", (long long)r,
           lo, hi);
+    CHECK(len->v.i32[r] == nwant, "remap_lengths of row %lld (values %d..%d)", (long long)r, lo, hi);
     for (int64_t e = m->offsets[r]; e < m->offsets[r + 1]; e++) {
       CHECK(want[m->items[e]], "remapped value");
       if (e > m->offsets[r]) CHECK(m->items[e] > m->items[e - 1], "remapped values distinct and ascending");
     }
   }
-  cs_column_release(m), cs_column_release(keys), cs_column_release(vals);
+  cs_column_release(m), cs_column_release(len), cs_column_release(keys), cs_column_release(vals);
 }
 
 static void test_lists(void) {
@@ -322,6 +325,10 @@ static void test_lists(void) {
   check_remap(list, 100, 110);
   check_remap(list, 100, 163);
   check_remap(list, 100, 399);
+  cs_column *big = random_list_column(40000, 8, 1, 30); /* enough items for two parts */
+  check_remap(big, 100, 110);
+  check_remap(big, 100, 399);
+  cs_column_release(big);
   cs_column_release(dl), cs_column_release(list);
 }
 
