@@ -5,7 +5,17 @@
 -- BORGELT_FPGROWTH names the binary); the ratio mercado/peer is printed per stage, and skipped peers say why.
 -- Writes <out>/bench.json and <out>/bench.txt. Never part of the pass/fail test run.
 --
+-- Cold and warm: a stage's first run in its process meets memory the process has never used, which the kernel
+-- must fault in (and zero); the warm run repeats it on memory the first run freed. In a virtual machine whose
+-- balloon driver reports free memory to the host (virtio-balloon free page reporting, detected below), the host
+-- takes back every page a process frees about two seconds later, and faulting it in again costs the host too
+-- (measured on this project's machine: 0.5-0.9 GB/s, against 20 GB/s for memory in use). A stage that runs right
+-- after a short load then finds the previous process's memory still backed and a long one does not, so timings
+-- depend on what ran before. There each stage waits --settle seconds (3 by default) after its load, so that every
+-- size meets the same cold memory.
+--
 --   mercado exec tests/bench/bench.lua [--sizes 0.1,1,10] [--reps 3] [--out DIR] [--cache DIR] [--no-peers]
+--                                      [--settle SECONDS]
 local json = require "mercado.json"
 local sys = require "mercado.sys"
 
@@ -57,8 +67,16 @@ local function dataset_for(factor)
   return dir, n
 end
 
+-- Whether the kernel reports free pages to a hypervisor (virtio-balloon feature bit 5, VIRTIO_BALLOON_F_REPORTING).
+local function free_page_reporting()
+  local bits = sh("cat /sys/bus/virtio/drivers/virtio_balloon/*/features")
+  return bits ~= nil and bits:sub(6, 6) == "1"
+end
+local settle = tonumber(opts.settle or (free_page_reporting() and "3" or "0"))
+
 local function run_stage(stage, data, work)
-  local text = sh(string.format("cd '%s' && '%s' exec '%s/stage.lua' %s '%s' '%s'", work, bin, here, stage, data, work))
+  local text = sh(string.format("cd '%s' && '%s' exec '%s/stage.lua' %s '%s' '%s' %s", work, bin, here, stage, data,
+    work, settle))
   if not text then return nil end
   local line = text:match("[^\n]*$") ~= "" and text:match("[^\n]*$") or text:match("([^\n]*)\n$")
   local ok, rec = pcall(json.decode, line)
@@ -99,16 +117,16 @@ local function run_peers(data, work, size_result)
   if not peers.duckdb.skipped then
     -- node resolves the package next to the script: run a copy placed beside node_modules
     os.execute(string.format("cp '%s/duckdb.mjs' '%s/duckdb.mjs'", here, peers.duckdb.dir))
-    local text = sh(string.format("cd '%s' && node duckdb.mjs '%s' %d", peers.duckdb.dir, data, reps))
+    local text = sh(string.format("cd '%s' && node duckdb.mjs '%s' %d %s", peers.duckdb.dir, data, reps, settle))
     for line in (text or ""):gmatch("[^\n]+") do
       local ok, rec = pcall(json.decode, line)
-      if ok then p["duckdb:" .. rec.stage] = rec.seconds end
+      if ok then p["duckdb:" .. rec.stage] = { cold = rec.cold, warm = rec.warm } end
     end
   end
   if not peers.sklearn.skipped and sys.stat(work .. "/features.csv") then
     local text = sh(string.format("%s '%s/sklearn_kmeans.py' '%s/features.csv' %d", peers.sklearn.python, here, work, reps))
     local ok, rec = pcall(json.decode, text or "")
-    if ok then p["sklearn:kmeans"] = rec.seconds; size_result.sklearn_inertia = rec.inertia end
+    if ok then p["sklearn:kmeans"] = { cold = rec.cold, warm = rec.warm }; size_result.sklearn_inertia = rec.inertia end
   end
   if not peers.borgelt.skipped then
     -- Borgelt's fpgrowth reads one transaction per line, items separated by spaces: the product lists
@@ -120,7 +138,7 @@ local function run_peers(data, work, size_result)
       os.execute(string.format("'%s' -s0.5 -m1 -fz '%s' /dev/null >/dev/null 2>&1", peers.borgelt.bin, tx))
       times[#times + 1] = sys.monotonic() - t0
     end
-    p["borgelt:fpgrowth"] = median(times)
+    p["borgelt:fpgrowth"] = { cold = median(times) } -- a process per run: every run is cold
   end
   return p
 end
@@ -130,7 +148,8 @@ peer_status()
 local machine = (sh("uname -srm") or ""):gsub("\n", "")
 local cpu = (sh("grep -m1 'model name' /proc/cpuinfo") or ""):match(":%s*(.-)%s*$") or "?"
 local results = { date = os.date("!%Y-%m-%dT%H:%M:%SZ"), machine = machine, cpu = cpu, cores = sys.threads(),
-  mercado = sys.version(), reps = reps, sizes = {}, peers = {} }
+  mercado = sys.version(), reps = reps, settle_seconds = settle, free_page_reporting = free_page_reporting(),
+  sizes = {}, peers = {} }
 for name, p in pairs(peers) do results.peers[name] = p.skipped and ("skipped: " .. p.skipped) or "run" end
 
 for factor_text in opts.sizes:gmatch("[^,]+") do
@@ -140,20 +159,23 @@ for factor_text in opts.sizes:gmatch("[^,]+") do
   sys.mkdirs(work)
   local size = { factor = factor, baskets = n, stages = {} }
   for _, stage in ipairs(STAGES) do
-    local times, rss = {}, 0
+    local times, warm, rss = {}, {}, 0
     for _ = 1, reps do
       local rec = run_stage(stage, data, work)
       if rec then
         times[#times + 1] = rec.seconds
+        warm[#warm + 1] = rec.warm_seconds
+        if rec.inertia then size.inertia = rec.inertia end
         rss = math.max(rss, rec.rss_kb or 0)
       end
     end
     local lo, hi = math.huge, 0
     for _, t in ipairs(times) do lo, hi = math.min(lo, t), math.max(hi, t) end
     size.stages[stage] = { median = median(times), min = #times > 0 and lo or nil, max = #times > 0 and hi or nil,
-      runs = #times, peak_rss_mb = rss / 1024 }
-    io.stderr:write(string.format("%-6s %-18s %s\n", factor_text, stage,
-      #times > 0 and string.format("%.3f s (%.3f-%.3f), %.0f MB", size.stages[stage].median, lo, hi, rss / 1024) or "FAILED"))
+      warm_median = median(warm), runs = #times, peak_rss_mb = rss / 1024 }
+    io.stderr:write(string.format("%-6s %-18s %s\n", factor_text, stage, #times > 0 and string.format(
+      "%.3f s (%.3f-%.3f), warm %.3f s, %.0f MB", size.stages[stage].median, lo, hi, median(warm), rss / 1024)
+      or "FAILED"))
   end
   size.peer_seconds = run_peers(data, work, size)
   results.sizes[#results.sizes + 1] = size
@@ -163,10 +185,11 @@ end
 local by_factor = {}
 for _, s in ipairs(results.sizes) do by_factor[s.factor] = s end
 if by_factor[1] and by_factor[10] then
-  results.scaling = {}
+  results.scaling, results.scaling_warm = {}, {}
   for _, stage in ipairs(STAGES) do
-    local a, b = by_factor[1].stages[stage].median, by_factor[10].stages[stage].median
-    if a and b then results.scaling[stage] = b / a end
+    local a, b = by_factor[1].stages[stage], by_factor[10].stages[stage]
+    if a.median and b.median then results.scaling[stage] = b.median / a.median end
+    if a.warm_median and b.warm_median then results.scaling_warm[stage] = b.warm_median / a.warm_median end
   end
 end
 
@@ -175,29 +198,47 @@ local lines = {}
 local function add(fmt, ...) lines[#lines + 1] = string.format(fmt, ...) end
 add("mercado %s benchmark, %s, %s (%d cores), %d runs per stage, medians (min-max), peak RSS", results.mercado,
   results.date, results.cpu, results.cores, reps)
+add("cold: a stage's first run in a fresh process%s; warm: its repeat in the same process",
+  settle > 0 and string.format(", %g s after its load (free page reporting %s)", settle,
+    results.free_page_reporting and "is on" or "is off") or "")
 for _, s in ipairs(results.sizes) do
   add("")
   add("%s baskets (%.1fx):", s.baskets, s.factor)
-  add("  %-18s %22s %10s   %s", "stage", "seconds", "peak MB", "peer ratio (mercado/peer)")
+  add("  %-18s %22s %8s %8s   %s", "stage", "cold seconds", "warm", "peak MB", "mercado/peer (peer's seconds)")
   for _, stage in ipairs(STAGES) do
     local st = s.stages[stage]
     local ratio = {}
-    for key, secs in pairs(s.peer_seconds) do
+    for key, secs in pairs(s.peer_seconds) do -- cold against the peer's first run, warm against its repeats
       local peer, pstage = key:match("^(%w+):(.+)$")
-      if (pstage == stage or (stage == "fpgrowth" and pstage == "fpgrowth")) and st.median and secs > 0 then
-        ratio[#ratio + 1] = string.format("%s %.2f (peer %.3f s)", peer, st.median / secs, secs)
+      if pstage == stage and st.median then
+        local parts = {}
+        if secs.cold and secs.cold > 0 then
+          parts[#parts + 1] = string.format("cold %.2f (%.3f s)", st.median / secs.cold, secs.cold)
+        end
+        if secs.warm and secs.warm > 0 and st.warm_median then
+          parts[#parts + 1] = string.format("warm %.2f (%.3f s)", st.warm_median / secs.warm, secs.warm)
+        end
+        ratio[#ratio + 1] = peer .. " " .. table.concat(parts, ", ")
       end
     end
-    add("  %-18s %22s %10.0f   %s", stage, st.median and string.format("%.3f (%.3f-%.3f)", st.median, st.min, st.max)
-      or "failed", st.peak_rss_mb, table.concat(ratio, ", "))
+    add("  %-18s %22s %8s %8.0f   %s", stage, st.median and string.format("%.3f (%.3f-%.3f)", st.median, st.min,
+      st.max) or "failed", st.warm_median and string.format("%.3f", st.warm_median) or "-", st.peak_rss_mb,
+      table.concat(ratio, ", "))
   end
-  if s.sklearn_inertia then add("  scikit-learn inertia at k=4: %.4f", s.sklearn_inertia) end
+  if s.inertia then
+    add("  k-means inertia at k=4: mercado %.4f%s", s.inertia,
+      s.sklearn_inertia and string.format(", scikit-learn %.4f", s.sklearn_inertia) or "")
+  end
 end
 if results.scaling then
   add("")
-  add("scaling 10x / 1x (must be <= 12):")
+  add("scaling 10x / 1x (must be <= 12):   cold    warm")
   for _, stage in ipairs(STAGES) do
-    if results.scaling[stage] then add("  %-18s %6.2f%s", stage, results.scaling[stage], results.scaling[stage] > 12 and "  OVER" or "") end
+    local c, w = results.scaling[stage], results.scaling_warm[stage]
+    if c then
+      add("  %-18s %20.2f %7s%s", stage, c, w and string.format("%.2f", w) or "-",
+        (c > 12 or (w and w > 12)) and "  OVER" or "")
+    end
   end
 end
 add("")

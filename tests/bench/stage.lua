@@ -1,11 +1,13 @@
--- stage.lua: one benchmark stage in a fresh process: `mercado exec stage.lua STAGE DATA_DIR WORK_DIR`.
--- Loads what the stage needs (untimed), times the stage itself, and prints one JSON line
--- {stage, seconds, rss_kb} where rss_kb is the process's peak resident memory (VmHWM).
+-- stage.lua: one benchmark stage in a fresh process: `mercado exec stage.lua STAGE DATA_DIR WORK_DIR [SETTLE]`.
+-- Loads what the stage needs (untimed), waits SETTLE seconds (default 0; see bench.lua), times the stage itself
+-- (cold: memory the process has not used before), then times it again in the same process (warm: memory the
+-- first run freed), and prints one JSON line {stage, seconds, warm_seconds, rss_kb} where rss_kb is the process's
+-- peak resident memory (VmHWM) after the cold run.
 local cs = require "mercado.colstore"
 local json = require "mercado.json"
 local sys = require "mercado.sys"
 
-local stage, data, work = arg[1], arg[2], arg[3]
+local stage, data, work, settle = arg[1], arg[2], arg[3], tonumber(arg[4] or "0")
 local dataset = require "lib.dataset"
 
 local function peak_kb()
@@ -22,10 +24,10 @@ local function features(tx, pc)
   local per = tx:group_by("customer_id", { { "frequency", "count" }, { "total_volume", "sum", sizes },
     { "owned", "collect_distinct", "products" } })
   local pairs_ = pc:distinct { "product_id", "category_id" }
-  local cats = per:column("owned"):remap(pairs_:column("product_id"), pairs_:column("category_id"))
+  local cats = per:column("owned"):remap_lengths(pairs_:column("product_id"), pairs_:column("category_id"))
   return cs.table { { "customer_id", per:column("customer_id") }, { "frequency", per:column("frequency") },
     { "unique_products", per:column("owned"):lengths() }, { "total_volume", per:column("total_volume") },
-    { "unique_categories", cats:lengths() } }
+    { "unique_categories", cats } }
 end
 
 -- Runs a flow in this process (so its peak memory is this process's), as `mercado run` would.
@@ -37,6 +39,7 @@ local function flow(name, extra)
 end
 
 local prepare, run
+local extra = {} -- facts a stage reports beside its time
 if stage == "ingest" then
   run = function() return baskets() end
 elseif stage == "features" then
@@ -55,7 +58,7 @@ elseif stage == "kmeans" then
   run = function()
     local m = require("mercado.kmeans").fit(f, 4, { columns = { "frequency", "unique_products", "total_volume",
       "unique_categories" }, standardize = true, n_init = 10, seed = 42 })
-    io.stderr:write(string.format("inertia %.4f\n", m.inertia))
+    extra.inertia = m.inertia
   end
 elseif stage == "fpgrowth" then
   local tx
@@ -98,7 +101,16 @@ end
 
 if prepare then prepare() end
 collectgarbage()
-local t0 = sys.monotonic()
-run()
-local seconds = sys.monotonic() - t0
-io.write(json.encode { stage = stage, seconds = seconds, rss_kb = peak_kb() }, "\n")
+if settle > 0 then sys.sleep(settle) end
+local function timed()
+  local t0 = sys.monotonic()
+  run()
+  local seconds = sys.monotonic() - t0
+  collectgarbage()
+  return seconds
+end
+local seconds = timed()
+local rss_kb = peak_kb()
+extra.stage, extra.seconds, extra.rss_kb = stage, seconds, rss_kb
+extra.warm_seconds = timed()
+io.write(json.encode(extra), "\n")
