@@ -407,6 +407,34 @@ static void test_csv_reader(int threads, int64_t chunk) {
   csv_result_free(&res);
 }
 
+/* A list column before other columns: a row rejected for a later field, or for a bad item after good ones, leaves
+   none of its items behind. */
+static void test_csv_list_rollback(void) {
+  const char text[] = "1 2 3|7|a\n4 5|x|b\n6|8|c\n9 y|5|d\n10 11|99999999999|e\n12|9|f\n";
+  const char *path = write_file("mercado_test_list_first.csv", text, sizeof text - 1);
+  csv_colspec cols[3];
+  memset(cols, 0, sizeof cols);
+  strcpy(cols[0].name, "items"), cols[0].type = CS_LIST, cols[0].list_sep = ' ';
+  strcpy(cols[1].name, "n"), cols[1].type = CS_INT32;
+  strcpy(cols[2].name, "s"), cols[2].type = CS_STRING;
+  csv_options o;
+  memset(&o, 0, sizeof o);
+  o.delimiter = '|', o.ncols = 3, o.cols = cols, o.max_rejects = -1, o.nthreads = 1;
+  const char *paths[1] = {path};
+  csv_result res;
+  CHECK(csv_read(paths, 1, &o, &res) == 0, "read: %s", res.error);
+  CHECK(res.table && res.table->n == 3, "kept 3 rows, got %lld", res.table ? (long long)res.table->n : -1);
+  if (res.table && res.table->n == 3) {
+    const cs_column *l = res.table->cols[0], *n = res.table->cols[1];
+    const int32_t want[5] = {1, 2, 3, 6, 12};
+    CHECK(l->offsets[1] == 3 && l->offsets[2] == 4 && l->offsets[3] == 5, "offsets after rejected rows");
+    for (int i = 0; i < 5 && l->offsets[3] == 5; i++) CHECK(l->items[i] == want[i], "item %d after rejected rows", i);
+    CHECK(n->v.i32[0] == 7 && n->v.i32[1] == 8 && n->v.i32[2] == 9, "later column after rejected rows");
+  }
+  CHECK(res.files[0].rejected[CSV_BAD_INT] == 2 && res.files[0].rejected[CSV_INT_RANGE] == 1, "reasons");
+  csv_result_free(&res);
+}
+
 static void test_csv_quoted_and_duplicates(void) {
   const char text[] = "id,name\n1,\"A, \"\"quoted\"\" name\"\n2,plain\n3,\"multi\nline\"\n4,\"open\n";
   const char *p1 = write_file("mercado_test_quoted.csv", text, sizeof text - 1);
@@ -449,6 +477,7 @@ int main(void) {
   test_csv_reader(2, 0);
   test_csv_reader(2, 7); /* tiny chunks: every line boundary is a chunk boundary */
   test_csv_reader(1, 40);
+  test_csv_list_rollback();
   test_csv_quoted_and_duplicates();
   if (failures) {
     fprintf(stderr, "%d failures\n", failures);
