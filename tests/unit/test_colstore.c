@@ -407,6 +407,15 @@ static void test_csv_reader(int threads, int64_t chunk) {
   csv_result_free(&res);
 }
 
+/* Reads one '|'-separated file with the given columns on one thread, keeping every good row. */
+static void read_pipe_file(const char *path, csv_colspec *cols, int ncols, csv_result *res) {
+  csv_options o;
+  memset(&o, 0, sizeof o);
+  o.delimiter = '|', o.ncols = ncols, o.cols = cols, o.max_rejects = -1, o.nthreads = 1;
+  const char *paths[1] = {path};
+  CHECK(csv_read(paths, 1, &o, res) == 0, "read %s: %s", path, res->error);
+}
+
 /* A list column before other columns: a row rejected for a later field, or for a bad item after good ones, leaves
    none of its items behind. */
 static void test_csv_list_rollback(void) {
@@ -417,12 +426,8 @@ static void test_csv_list_rollback(void) {
   strcpy(cols[0].name, "items"), cols[0].type = CS_LIST, cols[0].list_sep = ' ';
   strcpy(cols[1].name, "n"), cols[1].type = CS_INT32;
   strcpy(cols[2].name, "s"), cols[2].type = CS_STRING;
-  csv_options o;
-  memset(&o, 0, sizeof o);
-  o.delimiter = '|', o.ncols = 3, o.cols = cols, o.max_rejects = -1, o.nthreads = 1;
-  const char *paths[1] = {path};
   csv_result res;
-  CHECK(csv_read(paths, 1, &o, &res) == 0, "read: %s", res.error);
+  read_pipe_file(path, cols, 3, &res);
   CHECK(res.table && res.table->n == 3, "kept 3 rows, got %lld", res.table ? (long long)res.table->n : -1);
   if (res.table && res.table->n == 3) {
     const cs_column *l = res.table->cols[0], *n = res.table->cols[1];
@@ -432,6 +437,36 @@ static void test_csv_list_rollback(void) {
     CHECK(n->v.i32[0] == 7 && n->v.i32[1] == 8 && n->v.i32[2] == 9, "later column after rejected rows");
   }
   CHECK(res.files[0].rejected[CSV_BAD_INT] == 2 && res.files[0].rejected[CSV_INT_RANGE] == 1, "reasons");
+  csv_result_free(&res);
+}
+
+/* List items of every width from 1 to 10 digits, leading zeros and signs, in fields long enough for the reader's
+   8-byte digit path and at their ends, against the values written here. */
+static void test_csv_list_items(void) {
+  const char text[] = "1 22 333 4444 55555 666666 7777777 88888888 0012 9 0|a\n"
+                      "2147483647 5 5 5 5 5 2147483647|b\n"
+                      "12x 1 2 3 4 5 6 7|c\n"
+                      "1 2 3 4 5 2147483648 7 7 7 7|d\n"
+                      "-5 +6 7 8 9 10 11 0000000012 13|e\n";
+  const char *path = write_file("mercado_test_list_items.csv", text, sizeof text - 1);
+  csv_colspec cols[2];
+  memset(cols, 0, sizeof cols);
+  strcpy(cols[0].name, "items"), cols[0].type = CS_LIST, cols[0].list_sep = ' ';
+  strcpy(cols[1].name, "s"), cols[1].type = CS_STRING;
+  csv_result res;
+  read_pipe_file(path, cols, 2, &res);
+  const int32_t want[] = {1, 22, 333, 4444, 55555, 666666, 7777777, 88888888, 12, 9, 0,
+                          2147483647, 5, 5, 5, 5, 5, 2147483647,
+                          -5, 6, 7, 8, 9, 10, 11, 12, 13};
+  const int64_t nwant = (int64_t)(sizeof want / sizeof want[0]);
+  CHECK(res.table && res.table->n == 3, "kept 3 rows, got %lld", res.table ? (long long)res.table->n : -1);
+  if (res.table && res.table->n == 3) {
+    const cs_column *l = res.table->cols[0];
+    CHECK(l->offsets[1] == 11 && l->offsets[2] == 18 && l->offsets[3] == nwant, "item counts");
+    for (int64_t i = 0; i < nwant && l->offsets[3] == nwant; i++)
+      CHECK(l->items[i] == want[i], "item %lld: %d, expected %d", (long long)i, l->items[i], want[i]);
+  }
+  CHECK(res.files[0].rejected[CSV_BAD_INT] == 1 && res.files[0].rejected[CSV_INT_RANGE] == 1, "reasons");
   csv_result_free(&res);
 }
 
@@ -478,6 +513,7 @@ int main(void) {
   test_csv_reader(2, 7); /* tiny chunks: every line boundary is a chunk boundary */
   test_csv_reader(1, 40);
   test_csv_list_rollback();
+  test_csv_list_items();
   test_csv_quoted_and_duplicates();
   if (failures) {
     fprintf(stderr, "%d failures\n", failures);
