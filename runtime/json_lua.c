@@ -2,6 +2,9 @@
 ** json_lua.c: mercado.json, the JSON writer and reader flows use for every output file.
 **   json.encode(v [, {indent = 2}])  Python-compatible text: shortest round-trip floats, integers without ".0",
 **                                    literal UTF-8, no trailing newline. Objects keep the key order of their shape.
+**   json.write(path, v [, {indent = 2, sync = false}])  the same text written to path atomically (temp file,
+**                                    fsync unless sync = false, rename), with no Lua string in between;
+**                                    true, or nil and "cannot ... PATH: reason".
 **   json.shape{"k1", "k2", ...}      a constructor for records with fixed key order; a nil field encodes as null.
 **   json.object([t]), json.array([t]) mark a table's kind (an empty table is an array by default).
 **   json.null                       the null value (the same light userdata as cjson.null).
@@ -19,6 +22,7 @@
 #include "buf.h"
 #include "colstore.h"
 #include "colstore_lua.h"
+#include "fsutil.h"
 #include "json.h"
 #include "mercado_runtime.h"
 
@@ -245,24 +249,56 @@ static void enc_value(encoder *e, int idx) {
   }
 }
 
-/* json.encode(value [, opts]) -> string. Raises on NaN, infinities, functions and cycles. */
-static int json_encode(lua_State *L) {
-  encoder e = {L, {0}, 0, 0};
-  luaL_checkany(L, 1);
-  if (lua_istable(L, 2)) {
-    lua_getfield(L, 2, "indent");
-    e.indent = (int)luaL_optinteger(L, -1, 0);
+/* Encodes the value at index v (options at index o, if a table) into e->buf; raises on NaN, infinities,
+   functions, cycles and lack of memory. Leaves the value on top of the stack. */
+static void encode_arg(encoder *e, int v, int o, const char *fn) {
+  lua_State *L = e->L;
+  luaL_checkany(L, v);
+  if (lua_istable(L, o)) {
+    lua_getfield(L, o, "indent");
+    e->indent = (int)luaL_optinteger(L, -1, 0);
     lua_pop(L, 1);
   }
-  lua_settop(L, 1);
-  buf_init(&e.buf);
-  enc_value(&e, 1);
-  if (!buf_ok(&e.buf)) {
-    buf_free(&e.buf);
-    return luaL_error(L, "json.encode: out of memory");
+  lua_pushvalue(L, v);
+  buf_init(&e->buf);
+  enc_value(e, lua_gettop(L));
+  if (!buf_ok(&e->buf)) {
+    buf_free(&e->buf);
+    luaL_error(L, "%s: out of memory", fn);
   }
+}
+
+/* json.encode(value [, opts]) -> string. */
+static int json_encode(lua_State *L) {
+  encoder e = {L, {0}, 0, 0};
+  encode_arg(&e, 1, 2, "json.encode");
   lua_pushlstring(L, e.buf.data ? e.buf.data : "", e.buf.len);
   buf_free(&e.buf);
+  return 1;
+}
+
+/* json.write(path, value [, opts]) -> true | nil, err. A big output skips the copy into a Lua string, and with
+   it as much fresh memory as the file is long. */
+static int json_write(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  encoder e = {L, {0}, 0, 0};
+  int sync = 1;
+  if (lua_istable(L, 3)) {
+    lua_getfield(L, 3, "sync");
+    sync = lua_isnil(L, -1) || lua_toboolean(L, -1);
+    lua_pop(L, 1);
+  }
+  encode_arg(&e, 2, 3, "json.write");
+  char err[512];
+  int rc = sync ? fs_write_atomic(path, e.buf.data ? e.buf.data : "", e.buf.len, err, sizeof err)
+                : fs_write_atomic_nosync(path, e.buf.data ? e.buf.data : "", e.buf.len, err, sizeof err);
+  buf_free(&e.buf);
+  if (rc != 0) {
+    lua_pushnil(L);
+    lua_pushstring(L, err);
+    return 2;
+  }
+  lua_pushboolean(L, 1);
   return 1;
 }
 
@@ -507,7 +543,7 @@ static int json_shape(lua_State *L) {
 }
 
 static const luaL_Reg json_funcs[] = {
-  {"encode", json_encode}, {"decode", json_decode}, {"object", json_object},
+  {"encode", json_encode}, {"write", json_write}, {"decode", json_decode}, {"object", json_object},
   {"array", json_array},   {"shape", json_shape},   {NULL, NULL},
 };
 

@@ -205,10 +205,8 @@ function Ctx:output_path(rel)
   return path
 end
 
--- Writes text to <output>/<rel> atomically; raises "cannot write PATH: reason" on failure (the previous file stays).
-function Ctx:write_text(rel, text)
-  local path = self:output_path(rel)
-  local ok, err = sys.write_atomic(path, text)
+-- Returns path after a successful atomic write, else raises "cannot write PATH: reason" (the previous file stays).
+local function written(path, ok, err)
   if not ok then
     local reason = tostring(err):match(": ([^:]+)$") or tostring(err)
     error(string.format("cannot write %s: %s", path, reason), 0)
@@ -216,9 +214,17 @@ function Ctx:write_text(rel, text)
   return path
 end
 
--- Writes a value as JSON (indent 2, the dashboard's format) to <output>/<rel> atomically.
+-- Writes text to <output>/<rel> atomically.
+function Ctx:write_text(rel, text)
+  local path = self:output_path(rel)
+  return written(path, sys.write_atomic(path, text))
+end
+
+-- Writes a value as JSON (indent 2, the dashboard's format) to <output>/<rel> atomically, encoded straight into
+-- the file's buffer (no Lua string of the whole text).
 function Ctx:write_json(rel, value)
-  return self:write_text(rel, json.encode(value, { indent = 2 }))
+  local path = self:output_path(rel)
+  return written(path, json.write(path, value, { indent = 2 }))
 end
 
 local function describe_params(values)

@@ -89,7 +89,7 @@ elseif stage == "json" then
       :sort { { "total_products_purchased", "desc" }, { "customer_id", "asc" } }
   end
   run = function()
-    sys.write_atomic(work .. "/distribution.json", json.encode({ data = dist }, { indent = 2 }), { sync = false })
+    assert(json.write(work .. "/distribution.json", { data = dist }, { indent = 2, sync = false }))
   end
 elseif stage == "executive_summary" or stage == "analytics" or stage == "master" then
   run = function() flow(stage, stage == "master" and { "-p", "sync=false" } or nil) end

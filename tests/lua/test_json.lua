@@ -65,4 +65,28 @@ for _ = 1, 2000 do
   if math.random(2) == 1 then v = -v end
   T.eq(json.encode(v), string.format("%d", v), "integer")
 end
+-- json.write: the text json.encode gives, written atomically; failures named, no temporary file left
+do
+  local sys = require "mercado.sys"
+  local dir = os.tmpname()
+  os.remove(dir)
+  assert(sys.mkdirs(dir))
+  local value = { a = { 1, 2.5, "x" }, b = json.null, rows = { json.shape { "k", "v" } { k = "p", v = 3 } } }
+  for _, opts in ipairs { {}, { indent = 2 }, { indent = 2, sync = false } } do
+    local path = dir .. "/out.json"
+    T.check(json.write(path, value, opts) == true, "json.write returns true")
+    local f = assert(io.open(path, "rb"))
+    local text = f:read("a")
+    f:close()
+    T.eq(text, json.encode(value, opts), "json.write writes json.encode's text (indent " .. tostring(opts.indent) .. ")")
+  end
+  local ok, err = json.write(dir .. "/missing/out.json", value)
+  T.check(ok == nil and tostring(err):find(dir .. "/missing/out.json", 1, true), "json.write to a missing directory: %s",
+    tostring(err))
+  T.check(not pcall(json.write, dir .. "/nan.json", { 0 / 0 }), "json.write refuses NaN")
+  T.check(not sys.stat(dir .. "/nan.json"), "no file after a refused value")
+  local left = sys.glob(dir .. "/*.tmp.*")
+  T.check(#left == 0, "no temporary files left: %d", #left)
+  os.execute("rm -rf '" .. dir .. "'")
+end
 T.done()
