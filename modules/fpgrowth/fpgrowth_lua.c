@@ -584,17 +584,9 @@ static int l_recommend_customers(lua_State *L) {
   fp_status st = fp_recommend_customers(r, &owned, &o, x);
   if (st != FP_OK) return fail(L, "recommend_customers", st);
   int64_t n = x->n;
-  int nt = n < 65536 ? 1 : o.threads < 1 ? 1 : o.threads > MC_MAX_PARTS ? MC_MAX_PARTS : o.threads;
-  recs_fill part[MC_MAX_PARTS];
-  /* each part's rows, and where its based_on items start */
-  int64_t total = 0;
-  for (int t = 0, i = 0; t < nt; t++) {
-    part[t] = (recs_fill){.x = x, .r = r, .ids = ids, .lo = n * t / nt, .hi = n * (t + 1) / nt, .at = total};
-    for (; i < part[t].hi; i++) total += r->a_off[x->rule[i] + 1] - r->a_off[x->rule[i]];
-  }
   cs_lua_newtable(L, 10);
   int tidx = lua_gettop(L);
-  recs_fill cols = {0};
+  recs_fill cols = {.x = x, .r = r, .ids = ids};
   if (ids) cols.id = add_column(L, tidx, "customer_id", ids->type, n);
   cols.row = add_column(L, tidx, "row", CS_INT64, n);
   cols.rank = add_column(L, tidx, "rank", CS_INT32, n);
@@ -605,14 +597,18 @@ static int l_recommend_customers(lua_State *L) {
   cols.support = add_column(L, tidx, "support", CS_FLOAT64, n);
   cols.rule = add_column(L, tidx, "rule", CS_INT64, n);
   cols.based = add_column(L, tidx, "based_on", CS_LIST, n);
+  /* the rows in parts, one per thread, each knowing where its based_on items start */
+  int nt = n < 65536 ? 1 : o.threads < 1 ? 1 : o.threads > MC_MAX_PARTS ? MC_MAX_PARTS : o.threads;
+  recs_fill part[MC_MAX_PARTS];
+  int64_t total = 0, i = 0;
+  for (int t = 0; t < nt; t++) {
+    part[t] = cols;
+    part[t].lo = n * t / nt, part[t].hi = n * (t + 1) / nt, part[t].at = total;
+    for (; i < part[t].hi; i++) total += r->a_off[x->rule[i] + 1] - r->a_off[x->rule[i]];
+  }
   int32_t *items = mc_malloc_huge(sizeof(int32_t) * (size_t)(total + 1));
   if (!items) return luaL_error(L, "fpgrowth.recommend_customers: not enough memory");
   cs_column_set_items(cols.based, items);
-  for (int t = 0; t < nt; t++) {
-    part[t].id = cols.id, part[t].row = cols.row, part[t].rank = cols.rank, part[t].product = cols.product;
-    part[t].score = cols.score, part[t].confidence = cols.confidence, part[t].lift = cols.lift;
-    part[t].support = cols.support, part[t].rule = cols.rule, part[t].based = cols.based;
-  }
   mc_parallel(nt, fill_recs, part, sizeof *part);
   return 1;
 }
