@@ -469,11 +469,10 @@ static int split_plain(const char *s, const char *e, char delim, int ncols, span
     const char *q = p;
     if (n < ncols - 1) { /* leading fields are short: a byte loop beats a call */
       while (q < e && *q != delim) q++;
-      if (q == e) q = NULL;
     } else {
       q = memchr(p, delim, (size_t)(e - p));
+      if (!q) q = e;
     }
-    if (!q) q = e;
     if (n <= ncols) f[n] = (span){p, (size_t)(q - p)};
     n++;
     if (q == e || n > ncols) break;
