@@ -28,7 +28,7 @@ static int write_all(int fd, const char *p, size_t len) {
   return 0;
 }
 
-static int write_atomic(const char *path, const void *data, size_t len, int sync, char *err, size_t errlen) {
+int fs_write_atomic(const char *path, const void *data, size_t len, int sync, char *err, size_t errlen) {
   size_t plen = strlen(path);
   char *tmp = malloc(plen + 32), *dircopy = strdup(path);
   int fd = -1, rc = -1;
@@ -72,14 +72,6 @@ cleanup:
   free(tmp);
   free(dircopy);
   return rc;
-}
-
-int fs_write_atomic(const char *path, const void *data, size_t len, char *err, size_t errlen) {
-  return write_atomic(path, data, len, 1, err, errlen);
-}
-
-int fs_write_atomic_nosync(const char *path, const void *data, size_t len, char *err, size_t errlen) {
-  return write_atomic(path, data, len, 0, err, errlen);
 }
 
 int fs_mkdirs(const char *path, char *err, size_t errlen) {

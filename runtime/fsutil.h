@@ -6,11 +6,10 @@
 #include <stdint.h>
 
 /* Writes data to path atomically: a temporary file in the same directory, fsync, rename, fsync of the directory.
-   On failure the previous file (if any) is untouched, the temporary is removed, and err holds the reason. */
-int fs_write_atomic(const char *path, const void *data, size_t len, char *err, size_t errlen);
-/* The same without the fsyncs: still all-or-nothing if the process dies, but not across a power loss. For
-   records rewritten often (run.json), where durability of each version does not matter. */
-int fs_write_atomic_nosync(const char *path, const void *data, size_t len, char *err, size_t errlen);
+   On failure the previous file (if any) is untouched, the temporary is removed, and err holds the reason. With
+   sync 0 the fsyncs are skipped: still all-or-nothing if the process dies, but not across a power loss (for records
+   rewritten often, such as run.json, where durability of each version does not matter). */
+int fs_write_atomic(const char *path, const void *data, size_t len, int sync, char *err, size_t errlen);
 /* Creates a directory and its parents (mode 0777 & umask). */
 int fs_mkdirs(const char *path, char *err, size_t errlen);
 /* SHA-256 of a file as 64 hex digits (out holds 65 bytes); size receives the file size. */

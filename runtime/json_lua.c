@@ -290,8 +290,7 @@ static int json_write(lua_State *L) {
   }
   encode_arg(&e, 2, 3, "json.write");
   char err[512];
-  int rc = sync ? fs_write_atomic(path, e.buf.data ? e.buf.data : "", e.buf.len, err, sizeof err)
-                : fs_write_atomic_nosync(path, e.buf.data ? e.buf.data : "", e.buf.len, err, sizeof err);
+  int rc = fs_write_atomic(path, e.buf.data ? e.buf.data : "", e.buf.len, sync, err, sizeof err);
   buf_free(&e.buf);
   if (rc != 0) {
     lua_pushnil(L);

@@ -53,8 +53,7 @@ static int sys_write_atomic(lua_State *L) {
     sync = lua_isnil(L, -1) || lua_toboolean(L, -1);
   }
   char err[512];
-  int rc = sync ? fs_write_atomic(path, data, len, err, sizeof err) : fs_write_atomic_nosync(path, data, len, err, sizeof err);
-  if (rc != 0) return push_fail(L, err);
+  if (fs_write_atomic(path, data, len, sync, err, sizeof err) != 0) return push_fail(L, err);
   lua_pushboolean(L, 1);
   return 1;
 }

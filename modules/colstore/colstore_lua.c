@@ -500,7 +500,7 @@ static int cs_read_csv(lua_State *L) {
   int report = lua_gettop(L);
   if (rejects_path && st->res.nrejects > 0) {
     char err[512];
-    if (fs_write_atomic(rejects_path, st->res.rejects.data, st->res.rejects.len, err, sizeof err) != 0)
+    if (fs_write_atomic(rejects_path, st->res.rejects.data, st->res.rejects.len, 1, err, sizeof err) != 0)
       return luaL_error(L, "read_csv: %s", err);
     lua_pushstring(L, rejects_path);
     lua_setfield(L, report, "rejects_path");

@@ -72,7 +72,8 @@ local function free_page_reporting()
   local bits = sh("cat /sys/bus/virtio/drivers/virtio_balloon/*/features")
   return bits ~= nil and bits:sub(6, 6) == "1"
 end
-local settle = tonumber(opts.settle or (free_page_reporting() and "3" or "0"))
+local reporting = free_page_reporting()
+local settle = tonumber(opts.settle or (reporting and "3" or "0"))
 
 local function run_stage(stage, data, work)
   local text = sh(string.format("cd '%s' && '%s' exec '%s/stage.lua' %s '%s' '%s' %s", work, bin, here, stage, data,
@@ -148,7 +149,7 @@ peer_status()
 local machine = (sh("uname -srm") or ""):gsub("\n", "")
 local cpu = (sh("grep -m1 'model name' /proc/cpuinfo") or ""):match(":%s*(.-)%s*$") or "?"
 local results = { date = os.date("!%Y-%m-%dT%H:%M:%SZ"), machine = machine, cpu = cpu, cores = sys.threads(),
-  mercado = sys.version(), reps = reps, settle_seconds = settle, free_page_reporting = free_page_reporting(),
+  mercado = sys.version(), reps = reps, settle_seconds = settle, free_page_reporting = reporting,
   sizes = {}, peers = {} }
 for name, p in pairs(peers) do results.peers[name] = p.skipped and ("skipped: " .. p.skipped) or "run" end
 
