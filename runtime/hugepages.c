@@ -1,30 +1,85 @@
 /*
-** hugepages.c: large arrays backed by transparent huge pages.
+** hugepages.c: large arrays backed by transparent huge pages, where that is cheaper.
 ** Column arrays, reader slices, aggregation tables and big strings are megabytes written once. With 4 KB pages every
-** first write to a page faults, and on virtual machines those faults can cost more than the work itself (on the
-** 1.1 M-basket master flow they were a third of the time). Blocks of 2 MB and more are therefore sized so that
-** glibc gives them a mapping of whole 2 MB pages (which the kernel aligns on 2 MB) and marked MADV_HUGEPAGE, which
-** kernels set to "madvise" (Debian's default) honour. Elsewhere this is just malloc.
+** first write to a page faults; blocks of 2 MB and more are therefore sized so that glibc gives them a mapping of
+** whole 2 MB pages (which the kernel aligns on 2 MB) and marked MADV_HUGEPAGE, which kernels set to "madvise"
+** (Debian's default) honour: one fault per 2 MB instead of 512.
+** Except on a virtual machine whose balloon driver reports free memory to the host (virtio-balloon free page
+** reporting). There the host takes back memory a few seconds after the guest frees it, and the first touch of such
+** memory costs far more as huge pages than as 4 KB pages: 0.42 GB/s against 1.7-2.8 GB/s on this project's machine
+** (a C loop touching 1 GB, four seconds after freeing 2 GB). Memory still backed goes the other way (6.8-15.8 GB/s
+** against 2.9-3.0 GB/s), but a run starts on memory the host took back. So mc_huge_pages_configure leaves the hint
+** off where free page reporting is on, unless MERCADO_HUGE_PAGES says otherwise.
 ** Cheaper still is a page that is already mapped: mc_retain_freed_memory keeps freed blocks in the process for the
 ** next allocation instead of returning them to the kernel. Large blocks then come from the heap rather than their
 ** own mappings; the hint, widened to whole huge pages, still covers them.
 */
 #include "hugepages.h"
 
+#include <dirent.h>
 #include <malloc.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 
 #define HUGE_PAGE ((size_t)2 << 20)
 /* glibc's header on a block served by its own mapping, plus rounding: request + 32 fits a whole number of pages */
 #define BLOCK_OVERHEAD ((size_t)32)
+#define VIRTIO_BALLOON_DRIVER "/sys/bus/virtio/drivers/virtio_balloon"
+#define VIRTIO_BALLOON_F_REPORTING 5 /* feature bit: free page reporting */
+
+/* Process-wide, set once by mc_huge_pages_configure before any thread starts: whether large blocks get the hint,
+   and why. Until then (unit tests, fuzzers) they do. */
+static int use_huge_pages = 1;
+static const char *huge_pages_reason = "default";
+
+int mc_free_page_reporting(const char *driver_dir) {
+  DIR *d = opendir(driver_dir ? driver_dir : VIRTIO_BALLOON_DRIVER);
+  if (!d) return 0;
+  int on = 0;
+  struct dirent *e;
+  while (!on && (e = readdir(d))) {
+    if (strncmp(e->d_name, "virtio", 6) != 0) continue; /* the devices bound to the driver: virtio0, ... */
+    char path[4096], bits[128] = "";
+    snprintf(path, sizeof path, "%s/%s/features", driver_dir ? driver_dir : VIRTIO_BALLOON_DRIVER, e->d_name);
+    FILE *f = fopen(path, "r");
+    if (!f) continue;
+    /* one character per feature bit, bit 0 first */
+    if (fgets(bits, sizeof bits, f) && strlen(bits) > VIRTIO_BALLOON_F_REPORTING)
+      on = bits[VIRTIO_BALLOON_F_REPORTING] == '1';
+    fclose(f);
+  }
+  closedir(d);
+  return on;
+}
+
+int mc_huge_pages_configure(const char *setting) {
+  if (setting && strcmp(setting, "on") == 0) {
+    use_huge_pages = 1, huge_pages_reason = "MERCADO_HUGE_PAGES=on";
+    return 0;
+  }
+  if (setting && strcmp(setting, "off") == 0) {
+    use_huge_pages = 0, huge_pages_reason = "MERCADO_HUGE_PAGES=off";
+    return 0;
+  }
+  int reporting = mc_free_page_reporting(NULL);
+  use_huge_pages = !reporting;
+  huge_pages_reason = reporting ? "free page reporting" : "auto";
+  return !setting || setting[0] == '\0' || strcmp(setting, "auto") == 0 ? 0 : -1;
+}
+
+int mc_huge_pages(const char **reason) {
+  if (reason) *reason = huge_pages_reason;
+  return use_huge_pages;
+}
 
 void mc_hint_huge(void *p, size_t bytes) {
 #ifdef MADV_HUGEPAGE
   /* widened to whole huge pages: the block's own mapping starts on a 2 MB boundary when mc_malloc_huge sized it,
      and a hint that spills onto a neighbour's memory is harmless */
-  if (!p || bytes < HUGE_PAGE) return;
+  if (!use_huge_pages || !p || bytes < HUGE_PAGE) return;
   uintptr_t lo = (uintptr_t)p & ~(HUGE_PAGE - 1), hi = ((uintptr_t)p + bytes + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
   madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
 #else
@@ -32,9 +87,10 @@ void mc_hint_huge(void *p, size_t bytes) {
 #endif
 }
 
-/* The size to ask malloc for: small requests unchanged, large ones up to a whole number of huge pages. */
+/* The size to ask malloc for: small requests unchanged, large ones up to a whole number of huge pages (when they
+   are used). */
 static size_t huge_size(size_t bytes) {
-  if (bytes < HUGE_PAGE) return bytes > 0 ? bytes : 1;
+  if (!use_huge_pages || bytes < HUGE_PAGE) return bytes > 0 ? bytes : 1;
   if (bytes > SIZE_MAX - 2 * HUGE_PAGE) return bytes; /* no rounding near the limit: malloc refuses it anyway */
   return ((bytes + BLOCK_OVERHEAD + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1)) - BLOCK_OVERHEAD;
 }

@@ -11,6 +11,9 @@
 
 int main(int argc, char **argv) {
   mc_retain_freed_memory();
+  const char *huge = getenv("MERCADO_HUGE_PAGES");
+  if (mc_huge_pages_configure(huge) != 0)
+    fprintf(stderr, "mercado: MERCADO_HUGE_PAGES=%s is not one of auto, on, off; using auto\n", huge);
   lua_State *L = host_new();
   if (!L) {
     fprintf(stderr, "mercado: cannot create the Lua state (out of memory)\n");

@@ -22,6 +22,7 @@
 
 #include "fsutil.h"
 #include "host.h"
+#include "hugepages.h"
 #include "interrupt.h"
 #include "lauxlib.h"
 #include "mercado_config.h"
@@ -232,6 +233,20 @@ static int sys_set_progress(lua_State *L) {
 
 static int sys_threads(lua_State *L) {
   lua_pushinteger(L, mercado_threads());
+  return 1;
+}
+
+/* sys.huge_pages() -> whether large arrays use transparent huge pages, and why (see runtime/hugepages.c) */
+static int sys_huge_pages(lua_State *L) {
+  const char *reason;
+  lua_pushboolean(L, mc_huge_pages(&reason));
+  lua_pushstring(L, reason);
+  return 2;
+}
+
+/* sys.free_page_reporting() -> whether the kernel reports free memory to a hypervisor (virtio-balloon) */
+static int sys_free_page_reporting(lua_State *L) {
+  lua_pushboolean(L, mc_free_page_reporting(NULL));
   return 1;
 }
 
@@ -593,6 +608,7 @@ static const luaL_Reg sys_funcs[] = {
   {"interrupted", sys_interrupted},   {"clear_interrupt", sys_clear_interrupt},
   {"signals", sys_signals},           {"signal_mode", sys_signal_mode},
   {"set_progress", sys_set_progress}, {"threads", sys_threads},
+  {"huge_pages", sys_huge_pages},     {"free_page_reporting", sys_free_page_reporting},
   {"isatty", sys_isatty},             {"getpid", sys_getpid},
   {"hostname", sys_hostname},         {"proc_start", sys_proc_start},
   {"exe_path", sys_exe_path},         {"realpath", sys_realpath},

@@ -7,12 +7,13 @@
 --
 -- Cold and warm: a stage's first run in its process meets memory the process has never used, which the kernel
 -- must fault in (and zero); the warm run repeats it on memory the first run freed. In a virtual machine whose
--- balloon driver reports free memory to the host (virtio-balloon free page reporting, detected below), the host
--- takes back every page a process frees about two seconds later, and faulting it in again costs the host too
--- (measured on this project's machine: 0.5-0.9 GB/s, against 20 GB/s for memory in use). A stage that runs right
--- after a short load then finds the previous process's memory still backed and a long one does not, so timings
--- depend on what ran before. There each stage waits --settle seconds (3 by default) after its load, so that every
--- size meets the same cold memory.
+-- balloon driver reports free memory to the host (virtio-balloon free page reporting, sys.free_page_reporting), the
+-- host takes back every page a process frees a few seconds later, and faulting it in again costs the host too
+-- (measured on this project's machine: 0.42 GB/s as huge pages, 1.7-2.8 GB/s as 4 KB pages, which is why mercado
+-- leaves huge pages off there; see runtime/hugepages.c). A stage that runs right after a short load then finds the
+-- previous process's memory still backed and a long one does not, so timings depend on what ran before. There each
+-- stage waits --settle seconds (3 by default) after its load, so that every size meets the same cold memory. The
+-- stages inherit MERCADO_HUGE_PAGES; the report says whether huge pages were on.
 --
 --   mercado exec tests/bench/bench.lua [--sizes 0.1,1,10] [--reps 3] [--out DIR] [--cache DIR] [--no-peers]
 --                                      [--settle SECONDS]
@@ -67,12 +68,8 @@ local function dataset_for(factor)
   return dir, n
 end
 
--- Whether the kernel reports free pages to a hypervisor (virtio-balloon feature bit 5, VIRTIO_BALLOON_F_REPORTING).
-local function free_page_reporting()
-  local bits = sh("cat /sys/bus/virtio/drivers/virtio_balloon/*/features")
-  return bits ~= nil and bits:sub(6, 6) == "1"
-end
-local reporting = free_page_reporting()
+local reporting = sys.free_page_reporting()
+local huge_pages, huge_pages_reason = sys.huge_pages() -- the stages inherit MERCADO_HUGE_PAGES, so the same holds
 local settle = tonumber(opts.settle or (reporting and "3" or "0"))
 
 local function run_stage(stage, data, work)
@@ -150,7 +147,7 @@ local machine = (sh("uname -srm") or ""):gsub("\n", "")
 local cpu = (sh("grep -m1 'model name' /proc/cpuinfo") or ""):match(":%s*(.-)%s*$") or "?"
 local results = { date = os.date("!%Y-%m-%dT%H:%M:%SZ"), machine = machine, cpu = cpu, cores = sys.threads(),
   mercado = sys.version(), reps = reps, settle_seconds = settle, free_page_reporting = reporting,
-  sizes = {}, peers = {} }
+  huge_pages = huge_pages, huge_pages_reason = huge_pages_reason, sizes = {}, peers = {} }
 for name, p in pairs(peers) do results.peers[name] = p.skipped and ("skipped: " .. p.skipped) or "run" end
 
 for factor_text in opts.sizes:gmatch("[^,]+") do
@@ -202,6 +199,7 @@ add("mercado %s benchmark, %s, %s (%d cores), %d runs per stage, medians (min-ma
 add("cold: a stage's first run in a fresh process%s; warm: its repeat in the same process",
   settle > 0 and string.format(", %g s after its load (free page reporting %s)", settle,
     results.free_page_reporting and "is on" or "is off") or "")
+add("huge pages %s (%s)", huge_pages and "on" or "off", huge_pages_reason)
 for _, s in ipairs(results.sizes) do
   add("")
   add("%s baskets (%.1fx):", s.baskets, s.factor)
