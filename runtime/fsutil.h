@@ -10,6 +10,8 @@
    sync 0 the fsyncs are skipped: still all-or-nothing if the process dies, but not across a power loss (for records
    rewritten often, such as run.json, where durability of each version does not matter). */
 int fs_write_atomic(const char *path, const void *data, size_t len, int sync, char *err, size_t errlen);
+/* Writes all of data to fd, retrying after signals, in writes of at most 1 MB (see fsutil.c); 0, or -1 with errno. */
+int fs_write_all(int fd, const void *data, size_t len);
 /* Creates a directory and its parents (mode 0777 & umask). */
 int fs_mkdirs(const char *path, char *err, size_t errlen);
 /* SHA-256 of a file as 64 hex digits (out holds 65 bytes); size receives the file size. */

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "fpgrowth.h"
+#include "fsutil.h"
 
 #define FP_CACHE_MAGIC "MERCADOFPCACHE01"
 #define FP_CACHE_KEY 64
@@ -55,20 +56,6 @@ static int segments(const cache_header *h, fp_itemsets *s, fp_rules *r, segment 
 
 #define NSEGMENTS 15
 
-static int write_all(int fd, const void *data, size_t len) {
-  const char *p = data;
-  while (len > 0) {
-    ssize_t n = write(fd, p, len);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return -1;
-    }
-    p += n;
-    len -= (size_t)n;
-  }
-  return 0;
-}
-
 static int read_all(int fd, void *data, size_t len) {
   char *p = data;
   while (len > 0) {
@@ -103,8 +90,8 @@ int fp_cache_write(const char *path, const char *key, const fp_itemsets *s, cons
     snprintf(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
     goto cleanup;
   }
-  int ok = write_all(fd, &h, sizeof h) == 0;
-  for (int k = 0; ok && k < NSEGMENTS; k++) ok = write_all(fd, *seg[k].p, seg[k].bytes) == 0;
+  int ok = fs_write_all(fd, &h, sizeof h) == 0;
+  for (int k = 0; ok && k < NSEGMENTS; k++) ok = fs_write_all(fd, *seg[k].p, seg[k].bytes) == 0;
   if (!ok) {
     snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
     goto cleanup;

@@ -4,6 +4,7 @@
 ** to a temporary file renamed over the path.
 */
 #include "fpgrowth.h"
+#include "fsutil.h"
 #include "json.h"
 
 #include <errno.h>
@@ -81,19 +82,6 @@ size_t fp_rules_csv_row(const fp_rules *r, int64_t i, char *out) {
   return (size_t)(o - out);
 }
 
-static int write_all(int fd, const char *p, size_t len) {
-  while (len > 0) {
-    ssize_t n = write(fd, p, len);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return -1;
-    }
-    p += n;
-    len -= (size_t)n;
-  }
-  return 0;
-}
-
 typedef size_t (*room_fn)(const void *x, int64_t i);
 typedef size_t (*row_fn)(const void *x, int64_t i, char *out);
 
@@ -121,7 +109,7 @@ static int write_csv(const char *path, const char *header, const void *x, int64_
   for (int64_t i = 0; i < n; i++) {
     size_t need = room(x, i);
     if (len + need > cap) {
-      if (write_all(fd, buf, len) != 0) goto write_error;
+      if (fs_write_all(fd, buf, len) != 0) goto write_error;
       len = 0;
       if (need > cap) { /* a very long row */
         char *more = realloc(buf, need);
@@ -135,7 +123,7 @@ static int write_csv(const char *path, const char *header, const void *x, int64_
     }
     len += row(x, i, buf + len);
   }
-  if (write_all(fd, buf, len) != 0) goto write_error;
+  if (fs_write_all(fd, buf, len) != 0) goto write_error;
   int cl = close(fd);
   fd = -1;
   if (cl != 0 || rename(tmp, path) != 0) goto write_error;
