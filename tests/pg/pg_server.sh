@@ -51,8 +51,12 @@ EOF
   od -An -N12 -tx1 /dev/urandom | tr -d ' \n' >"$dir/password"
 }
 
+# Starts the server of DIR. A new cluster that fails to start probably lost its port to someone else and tries
+# another; an existing one keeps its port (its conninfo names it) and retries after a second, since a server that
+# is still shutting down holds the data directory.
 start_server() {
   dir=$1
+  fresh=$2
   tries=0
   while :; do
     if [ ! -f "$dir/port" ]; then free_port >"$dir/port"; fi
@@ -63,7 +67,7 @@ start_server() {
     fi
     tries=$((tries + 1))
     if [ "$tries" -ge 5 ]; then tail -20 "$dir/server.log" >&2; die "the server does not start"; fi
-    rm -f "$dir/port"  # probably lost the port to someone else: try another
+    if [ "$fresh" = 1 ]; then rm -f "$dir/port"; else sleep 1; fi
   done
   [ "$(id -u)" = 0 ] && chown postgres: "$dir/port"
   return 0
@@ -90,7 +94,7 @@ case "$cmd" in
     fi
     fresh=0
     if [ ! -f "$dir/data/PG_VERSION" ]; then init_cluster "$dir"; fresh=1; fi
-    start_server "$dir"
+    start_server "$dir" "$fresh"
     if [ "$fresh" = 1 ]; then create_role "$dir"; fi
     cat "$dir/conninfo"
     ;;

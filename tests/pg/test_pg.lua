@@ -405,7 +405,8 @@ if DIR and SERVER then
   local function halt_in(seconds)
     os.execute(string.format("(sleep %s; %q halt %q) >/dev/null 2>&1 &", seconds, SERVER, DIR))
   end
-  local function restart()
+  local function restart() -- after the halt has finished: the error can arrive while the server is still stopping
+    os.execute(string.format("%q halt %q", SERVER, DIR))
     assert(os.execute(string.format("%q start %q >/dev/null", SERVER, DIR)), "restart the server")
   end
   local function check_lost(e, what)
