@@ -56,7 +56,7 @@ EOF
 # is still shutting down holds the data directory.
 start_server() {
   dir=$1
-  fresh=$2
+  new_cluster=$2
   tries=0
   while :; do
     if [ ! -f "$dir/port" ]; then free_port >"$dir/port"; fi
@@ -67,7 +67,7 @@ start_server() {
     fi
     tries=$((tries + 1))
     if [ "$tries" -ge 5 ]; then tail -20 "$dir/server.log" >&2; die "the server does not start"; fi
-    if [ "$fresh" = 1 ]; then rm -f "$dir/port"; else sleep 1; fi
+    if [ "$new_cluster" = 1 ]; then rm -f "$dir/port"; else sleep 1; fi
   done
   [ "$(id -u)" = 0 ] && chown postgres: "$dir/port"
   return 0
