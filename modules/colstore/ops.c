@@ -373,18 +373,69 @@ static int dense_histogram(grouping *g, const keycodes *kc, int nkeys, const uin
   return 0;
 }
 
+/* One part of a single-key dense grouping: elements e0 .. e1-1. Phase 1 marks the codes that occur in the part's
+   own bitmap; phase 2 writes each element's group id (when wanted) and counts into the part's own counters. */
+typedef struct dense_part {
+  const keycodes *k;
+  int64_t e0, e1;
+  int phase;
+  uint64_t *bits;      /* phase 1: this part's bitmap; phase 2: the merged one, read only */
+  const int64_t *rank; /* phase 2, large ranges: groups before each bitmap word */
+  const int32_t *slot; /* phase 2, small ranges: each code's group */
+  int32_t *gid;        /* phase 2, shared: each part writes only its own elements (NULL: not wanted) */
+  int64_t *count;      /* phase 2: this part's counters */
+} dense_part;
+
+#define RANK_OF(code) (rank[(code) >> 6] + popcount64(bits[(code) >> 6] & (((uint64_t)1 << ((code) & 63)) - 1)))
+
+static void *dense_part_run(void *arg) {
+  dense_part *p = arg;
+  uint64_t *bits = p->bits;
+  if (p->phase == 1) {
+    FOR_DENSE_CODES(p->k, p->e0, p->e1, e, code, { bits[code >> 6] |= (uint64_t)1 << (code & 63); });
+    return NULL;
+  }
+  const int64_t *rank = p->rank;
+  const int32_t *slot = p->slot;
+  int32_t *gid = p->gid;
+  int64_t *count = p->count, e0 = p->e0;
+  if (slot) {
+    if (gid) FOR_DENSE_CODES(p->k, e0, p->e1, e, code, { count[gid[e] = slot[code]]++; });
+    else FOR_DENSE_CODES(p->k, e0, p->e1, e, code, { count[slot[code]]++; });
+    return NULL;
+  }
+  /* many groups: count[] outgrows the cache, so each element's counter is prefetched and bumped AHEAD elements
+     later, keeping several misses in flight */
+  int64_t pending[AHEAD];
+  FOR_DENSE_CODES(p->k, e0, p->e1, e, code, {
+    int64_t id = RANK_OF(code), i = e - e0;
+    if (gid) gid[e] = (int32_t)id;
+    __builtin_prefetch(&count[id], 1);
+    if (i >= AHEAD) count[pending[i % AHEAD]]++;
+    pending[i % AHEAD] = id;
+  });
+  for (int64_t i = p->e1 - e0 > AHEAD ? p->e1 - e0 - AHEAD : 0; i < p->e1 - e0; i++) count[pending[i % AHEAD]]++;
+  return NULL;
+}
+
 /* Grouping by integer keys whose combined range is small, the common case (customers, products, dates, stores,
    store x product). The codes that occur are marked in a bitmap, and a group's id is its code's rank among them: read from a direct array when
    the range is small, else computed from per-word prefix counts plus a popcount, so the lookup tables stay small
    (a quarter of a megabyte for a million ids) and in cache while the elements stream by. Group ids per element
-   are only written when an aggregate needs them (a count does not). */
+   are only written when an aggregate needs them (a count does not). A single key's elements are split across
+   threads for both passes (dense_part_run); bitmaps and counters are merged after each. */
 static int grouping_build_dense(grouping *g, const keycodes *kc, int nkeys, int64_t span, int need_gid,
                                 int nthreads) {
   int64_t words = (span + 63) / 64, ng = 0;
-  int use_slots = span <= DENSE_SLOT_CODES, rc = -1;
+  int use_slots = span <= DENSE_SLOT_CODES, rc = -1, single = nkeys == 1;
   uint64_t *bits = NULL, *stride = malloc(sizeof(uint64_t) * (size_t)nkeys);
   int64_t *rank = NULL;
   int32_t *slot = NULL;
+  /* a single key splits its elements into parts, one per thread, each with its own bitmap and counters */
+  int nparts = !single || g->m < PARALLEL_MIN_ELEMENTS || nthreads < 2 ? 1 : nthreads > MAX_PARTS ? MAX_PARTS : nthreads;
+  dense_part parts[MAX_PARTS];
+  uint64_t *part_bits[MAX_PARTS] = {0};
+  int64_t *part_count[MAX_PARTS] = {0};
   g->kc = kc;
   g->stride = stride;
   if (!stride) return -1;
@@ -394,7 +445,18 @@ static int grouping_build_dense(grouping *g, const keycodes *kc, int nkeys, int6
   if (use_slots) slot = malloc(sizeof(int32_t) * (size_t)span);
   else rank = malloc(sizeof(int64_t) * ((size_t)words + 1));
   if (!bits || (use_slots ? !slot : !rank)) goto done;
-  FOR_KEY_CODES(g, kc, nkeys, stride, e, code, { bits[code >> 6] |= (uint64_t)1 << (code & 63); });
+  if (single) {
+    for (int i = 0; i < nparts; i++) {
+      if (i && !(part_bits[i] = calloc((size_t)words + 1, sizeof(uint64_t)))) goto done;
+      parts[i] = (dense_part){.k = &kc[0], .e0 = g->m * i / nparts, .e1 = g->m * (i + 1) / nparts, .phase = 1,
+                              .bits = i ? part_bits[i] : bits};
+    }
+    mc_parallel(nparts, dense_part_run, parts, sizeof parts[0]);
+    for (int i = 1; i < nparts; i++)
+      for (int64_t w = 0; w < words; w++) bits[w] |= part_bits[i][w];
+  } else {
+    FOR_KEY_CODES(g, kc, nkeys, stride, e, code, { bits[code >> 6] |= (uint64_t)1 << (code & 63); });
+  }
   for (int64_t w = 0; w < words; w++) {
     if (!use_slots) rank[w] = ng, ng += popcount64(bits[w]);
     else
@@ -407,13 +469,18 @@ static int grouping_build_dense(grouping *g, const keycodes *kc, int nkeys, int6
   if (!g->count || !g->key || (need_gid && !g->gid)) goto done;
   int64_t *count = g->count;
   int32_t *gid = g->gid;
-  /* (small ranges without group ids took the counting path above) */
-#define RANK_OF(code) (rank[(code) >> 6] + popcount64(bits[(code) >> 6] & (((uint64_t)1 << ((code) & 63)) - 1)))
-  if (use_slots) {
+  if (single) {
+    for (int i = 0; i < nparts; i++) {
+      if (i && !(part_count[i] = calloc((size_t)ng + 1, sizeof(int64_t)))) goto done;
+      parts[i].phase = 2, parts[i].bits = bits, parts[i].rank = rank, parts[i].slot = use_slots ? slot : NULL;
+      parts[i].gid = gid, parts[i].count = i ? part_count[i] : count;
+    }
+    mc_parallel(nparts, dense_part_run, parts, sizeof parts[0]);
+    for (int i = 1; i < nparts; i++)
+      for (int64_t k = 0; k < ng; k++) count[k] += part_count[i][k];
+  } else if (use_slots) { /* (small ranges without group ids took the counting path above) */
     FOR_KEY_CODES(g, kc, nkeys, stride, e, code, { count[gid[e] = slot[code]]++; });
-  } else {
-    /* many groups: count[] outgrows the cache, so each element's counter is prefetched and bumped AHEAD elements
-       later (elements come in order 0 .. m-1), keeping several misses in flight */
+  } else { /* as in dense_part_run, with the elements of several keys */
     int64_t pending[AHEAD];
     FOR_KEY_CODES(g, kc, nkeys, stride, e, code, {
       int64_t id = RANK_OF(code);
@@ -424,7 +491,6 @@ static int grouping_build_dense(grouping *g, const keycodes *kc, int nkeys, int6
     });
     for (int64_t e = g->m > AHEAD ? g->m - AHEAD : 0; e < g->m; e++) count[pending[e % AHEAD]]++;
   }
-#undef RANK_OF
   int64_t i = 0;
   for (int64_t w = 0; w < words; w++)
     for (uint64_t x = bits[w]; x; x &= x - 1) g->key[i++] = w * 64 + __builtin_ctzll(x);
@@ -433,8 +499,10 @@ done:
   free(bits);
   free(rank);
   free(slot);
+  for (int p = 1; p < nparts; p++) free(part_bits[p]), free(part_count[p]);
   return rc;
 }
+#undef RANK_OF
 
 /* Assigns group ids in ascending composite-key order (need_gid: an aggregate needs each element's group). */
 static int grouping_build(grouping *g, keycodes *kc, int nkeys, int need_gid, int nthreads, char *err,

@@ -257,6 +257,36 @@ do
   check("item range of millions (distinct by rows)", 7, 400000)
 end
 
+-- A single key with enough elements to be split across threads, against brute force: a range that maps codes to
+-- groups directly (slots), a wider one (ranks), and a count alone (no group ids written).
+do
+  math.randomseed(31)
+  local n = 150000
+  for _, range in ipairs { 5000, 400000 } do
+    local ks, vs, want, nwant = {}, {}, {}, 0
+    for i = 1, n do
+      local k, v = math.random(1, range), math.random(0, 9)
+      ks[i], vs[i] = k, v
+      local w = want[k]
+      if not w then w = { 0, 0 }; want[k] = w; nwant = nwant + 1 end
+      w[1], w[2] = w[1] + 1, w[2] + v
+    end
+    local t = cs.table { { "k", cs.column("int32", ks) }, { "v", cs.column("int32", vs) } }
+    for _, aggs in ipairs { { { "n", "count" }, { "s", "sum", "v" } }, { { "n", "count" } } } do
+      local rows = t:group_by("k", aggs):rows()
+      local label = string.format("range %d, %d aggregate(s)", range, #aggs)
+      T.eq(#rows, nwant, label .. ": one group per key")
+      local good, prev = true, 0
+      for _, r in ipairs(rows) do
+        local w = want[r.k]
+        good = good and r.k > prev and w ~= nil and r.n == w[1] and (#aggs == 1 or r.s == w[2])
+        prev = r.k
+      end
+      T.check(good, "%s: keys ascending, counts and sums as brute force", label)
+    end
+  end
+end
+
 -- top(k) is the first k rows of the stable sort, ties and all (a bounded heap for small k)
 do
   math.randomseed(29)
