@@ -36,14 +36,15 @@ static int use_huge_pages = 1;
 static const char *huge_pages_reason = "default";
 
 int mc_free_page_reporting(const char *driver_dir) {
-  DIR *d = opendir(driver_dir ? driver_dir : VIRTIO_BALLOON_DRIVER);
+  if (!driver_dir) driver_dir = VIRTIO_BALLOON_DRIVER;
+  DIR *d = opendir(driver_dir);
   if (!d) return 0;
   int on = 0;
   struct dirent *e;
   while (!on && (e = readdir(d))) {
     if (strncmp(e->d_name, "virtio", 6) != 0) continue; /* the devices bound to the driver: virtio0, ... */
     char path[4096], bits[128] = "";
-    snprintf(path, sizeof path, "%s/%s/features", driver_dir ? driver_dir : VIRTIO_BALLOON_DRIVER, e->d_name);
+    snprintf(path, sizeof path, "%s/%s/features", driver_dir, e->d_name);
     FILE *f = fopen(path, "r");
     if (!f) continue;
     /* one character per feature bit, bit 0 first */

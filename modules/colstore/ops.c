@@ -388,6 +388,18 @@ typedef struct dense_part {
 
 #define RANK_OF(code) (rank[(code) >> 6] + popcount64(bits[(code) >> 6] & (((uint64_t)1 << ((code) & 63)) - 1)))
 
+/* Counting into a count[] that outgrows the cache (many groups): element i's counter is prefetched and bumped AHEAD
+   elements later, keeping several misses in flight; count_ahead_drain bumps the last AHEAD of n elements. */
+static inline void count_ahead(int64_t *count, int64_t *pending, int64_t i, int64_t id) {
+  __builtin_prefetch(&count[id], 1);
+  if (i >= AHEAD) count[pending[i % AHEAD]]++;
+  pending[i % AHEAD] = id;
+}
+
+static void count_ahead_drain(int64_t *count, const int64_t *pending, int64_t n) {
+  for (int64_t i = n > AHEAD ? n - AHEAD : 0; i < n; i++) count[pending[i % AHEAD]]++;
+}
+
 static void *dense_part_run(void *arg) {
   dense_part *p = arg;
   uint64_t *bits = p->bits;
@@ -399,22 +411,17 @@ static void *dense_part_run(void *arg) {
   const int32_t *slot = p->slot;
   int32_t *gid = p->gid;
   int64_t *count = p->count, e0 = p->e0;
-  if (slot) {
-    if (gid) FOR_DENSE_CODES(p->k, e0, p->e1, e, code, { count[gid[e] = slot[code]]++; });
-    else FOR_DENSE_CODES(p->k, e0, p->e1, e, code, { count[slot[code]]++; });
+  if (slot) { /* small ranges come here only when group ids are wanted (a count alone is a histogram) */
+    FOR_DENSE_CODES(p->k, e0, p->e1, e, code, { count[gid[e] = slot[code]]++; });
     return NULL;
   }
-  /* many groups: count[] outgrows the cache, so each element's counter is prefetched and bumped AHEAD elements
-     later, keeping several misses in flight */
   int64_t pending[AHEAD];
   FOR_DENSE_CODES(p->k, e0, p->e1, e, code, {
-    int64_t id = RANK_OF(code), i = e - e0;
+    int64_t id = RANK_OF(code);
     if (gid) gid[e] = (int32_t)id;
-    __builtin_prefetch(&count[id], 1);
-    if (i >= AHEAD) count[pending[i % AHEAD]]++;
-    pending[i % AHEAD] = id;
+    count_ahead(count, pending, e - e0, id);
   });
-  for (int64_t i = p->e1 - e0 > AHEAD ? p->e1 - e0 - AHEAD : 0; i < p->e1 - e0; i++) count[pending[i % AHEAD]]++;
+  count_ahead_drain(count, pending, p->e1 - e0);
   return NULL;
 }
 
@@ -480,16 +487,14 @@ static int grouping_build_dense(grouping *g, const keycodes *kc, int nkeys, int6
       for (int64_t k = 0; k < ng; k++) count[k] += part_count[i][k];
   } else if (use_slots) { /* (small ranges without group ids took the counting path above) */
     FOR_KEY_CODES(g, kc, nkeys, stride, e, code, { count[gid[e] = slot[code]]++; });
-  } else { /* as in dense_part_run, with the elements of several keys */
+  } else {
     int64_t pending[AHEAD];
     FOR_KEY_CODES(g, kc, nkeys, stride, e, code, {
       int64_t id = RANK_OF(code);
       if (gid) gid[e] = (int32_t)id;
-      __builtin_prefetch(&count[id], 1);
-      if (e >= AHEAD) count[pending[e % AHEAD]]++;
-      pending[e % AHEAD] = id;
+      count_ahead(count, pending, e, id);
     });
-    for (int64_t e = g->m > AHEAD ? g->m - AHEAD : 0; e < g->m; e++) count[pending[e % AHEAD]]++;
+    count_ahead_drain(count, pending, g->m);
   }
   int64_t i = 0;
   for (int64_t w = 0; w < words; w++)
